@@ -1,0 +1,80 @@
+"""ASE calculator for s-NNP models.
+
+Usage::
+
+    from snnp_calc import SNNP
+    atoms.calc = SNNP("Mo.json")          # or a .meam.spline file, or a Model
+
+The energy of an s-NNP (Vita & Trinkle, arXiv:2310.02904; DESIGN.md §2) is
+
+    E = sum_i [R_a(G_i) + e0_a] + sum_{i<j} phi(r_ij),
+
+with filter descriptors ``G_i`` built from pair vectors ``D_ij``. The kernels
+return ``g_ij = dE/dD_ij`` for every directed pair; then, as in ASE's
+``lj.py``,
+
+    F_i += g_ij,  F_j -= g_ij,  sigma = (1/V) sum_ij g_ij ⊗ D_ij,
+
+with ``D_ij`` carrying its periodic image shift. Per-atom stresses give each
+atom half of every pair term it takes part in, divided by the cell volume,
+so that they sum to ``sigma``.
+"""
+import threading
+
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
+
+from .model import Model
+from .potential import evaluate
+
+# Numba's default (workqueue) threading layer must not be entered from two
+# Python threads at once; a busy lock sends the second caller to the serial build.
+_PARALLEL_LOCK = threading.Lock()
+
+
+class SNNP(Calculator):
+    """s-NNP calculator.
+
+    Parameters
+    ----------
+    model : Model or str or os.PathLike
+        A model, or the path of a model file (``.json`` or LAMMPS
+        ``meam/spline``), read with :func:`snnp_calc.read_model`.
+    parallel : bool or None
+        Use all Numba threads for the atom loop; ``None`` (default) does so
+        for 64 atoms or more.
+    """
+
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress",
+                              "stresses"]
+    default_parameters = {}
+    nolabel = True
+
+    def __init__(self, model, parallel=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(model, Model):
+            from .io import read_model
+            model = read_model(model)
+        self.model = model
+        self.parallel = parallel
+
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        args = (self.model, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+        parallel = self.parallel is not False and _PARALLEL_LOCK.acquire(blocking=False)
+        try:
+            out = evaluate(*args, parallel=None if parallel and self.parallel is None
+                           else bool(parallel))
+        finally:
+            if parallel:
+                _PARALLEL_LOCK.release()
+        self.results["energy"] = out["energy"]
+        self.results["free_energy"] = out["energy"]
+        self.results["energies"] = out["energies"]
+        self.results["forces"] = out["forces"]
+        if atoms.cell.rank == 3:
+            volume = atoms.get_volume()
+            self.results["stress"] = full_3x3_to_voigt_6_stress(out["virial"]) / volume
+            self.results["stresses"] = full_3x3_to_voigt_6_stress(out["virials"]) / volume

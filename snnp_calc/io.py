@@ -1,0 +1,78 @@
+"""Model files: choose the format, write atomically.
+
+Two formats (DESIGN.md §4):
+
+- the project's JSON document (:mod:`snnp_calc.io_json`), any model;
+- LAMMPS ``meam/spline`` (:mod:`snnp_calc.io_meam`), old single-species and
+  new multi-species forms, for s-MEAM models only.
+
+The format is chosen by the file name: ``*.json`` is JSON, anything else is
+read as ``meam/spline`` when its first non-blank character is not ``{``.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+
+class ModelFileError(ValueError):
+    """A malformed model file; the message names the file, line or key, and token."""
+
+
+def file_format(path, format=None):
+    """``"json"`` or ``"meam/spline"`` for ``path`` (``format`` overrides)."""
+    if format is not None:
+        if format not in ("json", "meam/spline"):
+            raise ValueError(f"unknown model format {format!r}; expected 'json' or 'meam/spline'")
+        return format
+    name = str(path).lower()
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith(".spline") or ".meam" in name:
+        return "meam/spline"
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096).lstrip()
+        return "json" if head.startswith("{") else "meam/spline"
+    raise ValueError(f"{path}: cannot tell the model format from the name; use a .json or "
+                     ".meam.spline ending, or pass format=")
+
+
+def read_model(path, format=None):
+    """Read a model file (JSON or LAMMPS meam/spline).
+
+    Raises
+    ------
+    ModelFileError
+        If the file is malformed; the message names file, line or key and token.
+    """
+    from . import io_json, io_meam
+    if file_format(path, format) == "json":
+        return io_json.read_json(path)
+    return io_meam.read_meam_spline(path)
+
+
+def write_model(model, path, format=None):
+    """Write ``model`` to ``path`` atomically (JSON, or meam/spline for s-MEAM models)."""
+    from . import io_json, io_meam
+    if file_format(path, format) == "json":
+        text = io_json.dumps(model)
+    else:
+        text = io_meam.dumps(model)
+    atomic_write_text(path, text)
+
+
+def atomic_write_text(path, text):
+    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                               prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
