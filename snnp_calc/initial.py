@@ -9,13 +9,16 @@ vanish with zero slope at the cutoff:
 - angular filter k: the Chebyshev polynomial ``T_{k mod 4}(cos theta)``;
 - pair term: a screened repulsion ``A (r_min/r)^4 (1 - r/r_c)^3``.
 
-The readout is an MLP with Glorot-uniform weights from ``numpy.random.default_rng(seed)``.
+The readout is an MLP with Glorot-uniform weights from
+``numpy.random.default_rng(seed)``, or, with ``readout="spline"`` (s-MEAM,
+one filter of each kind), an embedding ``U(G) = 1 - sqrt(2 + G)`` on knots
+over ``[-1, 8]`` (a Finnis-Sinclair-like square root, bounded below).
 The ``noise`` option perturbs every free spline value (tests use it to get
 generic, non-symmetric filters).
 """
 import numpy as np
 
-from .model import MLPReadout, Model
+from .model import MLPReadout, Model, SplineReadout
 from .splines import Spline
 
 
@@ -33,7 +36,7 @@ def _radial(values_at, r_min, cutoff, n_knots):
 
 def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                   n_knots_angular=8, hidden=(32, 32), activation="tanh", pair=True,
-                  noise=0.0, seed=0):
+                  readout="mlp", noise=0.0, seed=0):
     """A smooth s-NNP to start a fit from, or to test with.
 
     Parameters
@@ -52,6 +55,8 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
     activation : str
     pair : bool
         Include the pair term phi.
+    readout : {"mlp", "spline"}
+        ``spline`` gives an s-MEAM model and needs ``n_rho = n_triplet = 1``.
     noise : float
         Relative random perturbation of free spline values.
     seed : int
@@ -94,6 +99,15 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
     if pair:
         phi = [perturb(_radial(lambda r: 0.5 * (r_min / r) ** 4 * fc(r) / fc(r_min), r_min,
                                cutoff, n_knots)) for _ in range(P)]
+    e0 = np.zeros(S)
+    if readout == "spline":
+        x = np.linspace(-1.0, 8.0, 10)
+        values = 1.0 - np.sqrt(2.0 + x)
+        U = [perturb(Spline(-1.0, 8.0, values, -0.5 / np.sqrt(1.0), -0.5 / np.sqrt(10.0)))
+             for _ in range(S)]
+        return Model(tuple(species), rho, f, g, phi, SplineReadout(U), e0)
+    if readout != "mlp":
+        raise ValueError(f"readout must be 'mlp' or 'spline', got {readout!r}")
     K = n_rho + n_triplet
     sizes = (K,) + tuple(hidden) + (1,)
     weights = []
@@ -103,5 +117,5 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
             limit = np.sqrt(6.0 / (n_in + n_out))
             layers += [rng.uniform(-limit, limit, (n_out, n_in)), np.zeros(n_out)]
         weights.append(layers)
-    readout = MLPReadout(activation, tuple(hidden), weights, np.zeros((S, K)), np.ones((S, K)))
-    return Model(tuple(species), rho, f, g, phi, readout, np.zeros(S))
+    mlp = MLPReadout(activation, tuple(hidden), weights, np.zeros((S, K)), np.ones((S, K)))
+    return Model(tuple(species), rho, f, g, phi, mlp, e0)

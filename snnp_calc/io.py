@@ -37,8 +37,18 @@ def file_format(path, format=None):
                      ".meam.spline ending, or pass format=")
 
 
-def read_model(path, format=None):
+def read_model(path, format=None, species=None):
     """Read a model file (JSON or LAMMPS meam/spline).
+
+    Parameters
+    ----------
+    path : str or path-like
+    format : {"json", "meam/spline"}, optional
+        Overrides the choice by file name.
+    species : str or sequence of str, optional
+        meam/spline only: required for the old single-species format, which
+        names no element (``read_model("Si_1.meam.spline", species="Si")``);
+        for the new format it must match the file's element list.
 
     Raises
     ------
@@ -47,17 +57,26 @@ def read_model(path, format=None):
     """
     from . import io_json, io_meam
     if file_format(path, format) == "json":
+        if species is not None:
+            raise ValueError("species= applies to meam/spline files only; a JSON model "
+                             "names its species")
         return io_json.read_json(path)
-    return io_meam.read_meam_spline(path)
+    return io_meam.read_meam_spline(path, species=species)
 
 
-def write_model(model, path, format=None):
-    """Write ``model`` to ``path`` atomically (JSON, or meam/spline for s-MEAM models)."""
+def write_model(model, path, format=None, style="new"):
+    """Write ``model`` to ``path`` atomically (JSON, or meam/spline for s-MEAM models).
+
+    ``style`` (``"new"`` or ``"old"``) selects the meam/spline layout; the old
+    one holds a single species (see :func:`snnp_calc.io_meam.dumps`).
+    """
     from . import io_json, io_meam
     if file_format(path, format) == "json":
+        if style != "new":
+            raise ValueError(f"style={style!r} applies to meam/spline files only")
         text = io_json.dumps(model)
     else:
-        text = io_meam.dumps(model)
+        text = io_meam.dumps(model, style=style)
     atomic_write_text(path, text)
 
 

@@ -284,21 +284,24 @@ class Model:
         return np.array_equal(self.e0, other.e0)
 
 
-def permute_species(model, order):
-    """The same model with its species listed in another order.
+def select_species(model, species):
+    """The model restricted to, or reordered as, ``species``.
 
     Parameters
     ----------
     model : Model
-    order : sequence of str
-        A permutation of ``model.species``.
+    species : sequence of str
+        Distinct symbols, each in ``model.species``: a subset in any order.
+        Interactions among the kept species are unchanged.
     """
-    order = tuple(order)
-    if sorted(order) != sorted(model.species):
-        raise ValueError(f"{order} is not a permutation of {model.species}")
-    old = [model.species.index(s) for s in order]
-    S = len(order)
-    pairs = [pair_index(old[b], old[c], S) for b in range(S) for c in range(b, S)]
+    species = tuple(species)
+    missing = [s for s in species if s not in model.species]
+    if missing or len(set(species)) != len(species) or not species:
+        raise ValueError(f"{species} is not a set of distinct species of the model "
+                         f"{model.species}")
+    old = [model.species.index(s) for s in species]
+    S, S_old = len(species), model.n_species
+    pairs = [pair_index(old[b], old[c], S_old) for b in range(S) for c in range(b, S)]
     rho = [[row[a] for a in old] for row in model.rho]
     f = [[row[a] for a in old] for row in model.f]
     g = [[row[q] for q in pairs] for row in model.g]
@@ -309,4 +312,4 @@ def permute_species(model, order):
     else:
         ro = MLPReadout(ro.activation, ro.hidden, [ro.weights[a] for a in old],
                         ro.offset[old], ro.scale[old])
-    return Model(order, rho, f, g, phi, ro, model.e0[old], model.metadata)
+    return Model(species, rho, f, g, phi, ro, model.e0[old], model.metadata)

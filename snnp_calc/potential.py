@@ -6,7 +6,7 @@ virial never uses wrapped positions) and runs the kernels of
 :mod:`snnp_calc.kernels` once. Shapes: n atoms, ``_c`` Cartesian.
 """
 import numpy as np
-from matscipy.neighbours import first_neighbours, neighbour_list
+from matscipy.neighbours import neighbour_list
 
 from . import kernels
 
@@ -59,13 +59,16 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
         return dict(energy=0.0, energies=np.zeros(0), forces=np.zeros((0, 3)),
                     virial=np.zeros((3, 3)), virials=np.zeros((0, 3, 3)),
                     descriptors=np.zeros((0, K)))
-    cell = _neighbour_cell(cell, pbc)
+    cell, origin = _neighbour_cell(positions, cell, pbc)
     i_p, j_p, d_p, D_pc = neighbour_list("ijdD", positions=positions, cell=cell, pbc=pbc,
-                                         cutoff=model.cutoff)
+                                         cutoff=model.cutoff, cell_origin=origin)
     if len(d_p) and d_p.min() < MIN_DISTANCE:
         p = int(np.argmin(d_p))
         raise ValueError(f"atoms {i_p[p]} and {j_p[p]} coincide (distance {d_p[p]:.3g} Å)")
-    first_n = np.ascontiguousarray(first_neighbours(n, i_p), dtype=np.int64)
+    # offsets of each atom's block of i-sorted pairs; matscipy's first_neighbours
+    # would do this too, but it leaked ~5 kB per call here (matscipy 1.3.1)
+    first_n = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(i_p, minlength=n), out=first_n[1:])
     i_p = np.ascontiguousarray(i_p, dtype=np.int64)
     j_p = np.ascontiguousarray(j_p, dtype=np.int64)
     D_pc = np.ascontiguousarray(D_pc, dtype=np.float64)
@@ -83,23 +86,24 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
                 virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
 
 
-def _neighbour_cell(cell, pbc):
-    """The cell to give matscipy: ``None`` for a cluster; open directions completed.
+def _neighbour_cell(positions, cell, pbc):
+    """Cell and origin to give matscipy.
 
-    Non-periodic directions may have zero-length cell vectors in ASE; matscipy
-    needs an invertible cell, so those are replaced by unit vectors orthogonal
-    to the periodic ones (nothing crosses a non-periodic face, so their length
-    does not matter).
+    matscipy needs an invertible cell. A cluster gets the box around its atoms
+    (its own shrink-wrapping fails for planar or linear clusters). Otherwise
+    the zero-length vectors ASE allows in non-periodic directions are replaced
+    by unit vectors orthogonal to the periodic ones: nothing crosses a
+    non-periodic face, so their length does not matter.
     """
     if not pbc.any():
-        return None
+        return np.diag(np.ptp(positions, axis=0) + 1.0), positions.min(axis=0)
     scale = max(np.abs(cell).max(), 1.0)
     if abs(np.linalg.det(cell)) > 1e-9 * scale ** 3:
-        return cell
+        return cell, None
     q, _ = np.linalg.qr(cell[pbc].T, mode="complete")
     cell = cell.copy()
     for extra, c in enumerate(np.flatnonzero(~pbc)):
         cell[c] = q[:, pbc.sum() + extra]
     if abs(np.linalg.det(cell)) <= 1e-9 * scale ** 3:
         raise ValueError(f"the periodic cell vectors {cell[pbc].tolist()} are linearly dependent")
-    return cell
+    return cell, None

@@ -1,0 +1,52 @@
+"""Shared fixtures: reference data locations and small models."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snnp_calc.initial import initial_model
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def potentials_dir():
+    """The shared LAMMPS meam/spline reference potentials (skip when absent)."""
+    path = SHARED / "potentials"
+    if not path.is_dir():
+        pytest.skip(f"shared reference potentials not found at {path}")
+    return path
+
+
+@pytest.fixture
+def zuo_dir():
+    """The shared Zuo et al. (2020) DFT data sets (skip when absent)."""
+    path = SHARED / "zuo2020"
+    if not path.is_dir():
+        pytest.skip(f"shared DFT data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def snnp_model():
+    """Two-species s-NNP, 4 + 8 filters, 2x16 MLP, generic (noisy) smooth filters."""
+    return initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=4, n_triplet=8, hidden=(16, 16),
+                         activation="tanh", noise=0.1, seed=7)
+
+
+@pytest.fixture(scope="session")
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def smeam_model():
+    """Two-species s-MEAM (spline readout), generic smooth filters."""
+    return initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=1, n_triplet=1, readout="spline",
+                         noise=0.2, seed=11)
+
+
+@pytest.fixture(scope="session", params=["snnp", "smeam"])
+def any_model(request, snnp_model, smeam_model):
+    """Each kind of readout in turn."""
+    return snnp_model if request.param == "snnp" else smeam_model

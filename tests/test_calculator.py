@@ -1,0 +1,154 @@
+"""The ASE calculator: properties, caching, threads, memory (CHECKS.md 17-20)."""
+import threading
+import tracemalloc
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.calculator import PropertyNotImplementedError
+
+from snnp_calc import SNNP
+from snnp_calc.potential import evaluate
+
+
+@pytest.fixture
+def atoms(snnp_model):
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(3)
+    atoms.rattle(0.1, seed=3)
+    atoms.symbols[::4] = "Ni"
+    return atoms
+
+
+def test_all_properties(atoms, snnp_model):
+    atoms.calc = SNNP(snnp_model)
+    energy = atoms.get_potential_energy()
+    assert atoms.get_potential_energy(force_consistent=True) == energy
+    assert atoms.get_potential_energies().shape == (len(atoms),)
+    assert atoms.get_forces().shape == (len(atoms), 3)
+    assert atoms.get_stress().shape == (6,)
+    assert atoms.get_stresses().shape == (len(atoms), 6)
+
+
+def test_cluster_has_no_stress(atoms, snnp_model):
+    atoms.pbc = False
+    atoms.cell = np.zeros((3, 3))
+    atoms.calc = SNNP(snnp_model)
+    assert np.isfinite(atoms.get_potential_energy())
+    with pytest.raises(PropertyNotImplementedError):
+        atoms.get_stress()
+
+
+def test_serial_and_parallel_agree_and_repeat(atoms, snnp_model, smeam_model):
+    big = atoms.repeat(2)
+    for model in (snnp_model, smeam_model):
+        args = (model, big.numbers, big.positions, big.cell.array, big.pbc)
+        serial = evaluate(*args, parallel=False)
+        parallel = evaluate(*args, parallel=True)
+        again = evaluate(*args, parallel=True)
+        for key in ("energies", "forces", "virials"):
+            np.testing.assert_allclose(parallel[key], serial[key], rtol=0, atol=1e-12)
+            np.testing.assert_array_equal(again[key], parallel[key])
+        assert abs(parallel["energy"] - serial["energy"]) < 1e-12 * abs(serial["energy"])
+
+
+def test_in_place_changes_trigger_recompute(atoms, snnp_model):
+    calc = SNNP(snnp_model)
+    atoms.calc = calc
+    e0 = atoms.get_potential_energy()
+    atoms.positions[0, 0] += 0.05
+    e1 = atoms.get_potential_energy()
+    assert e1 != e0
+    atoms.cell[0, 0] *= 1.01
+    e2 = atoms.get_potential_energy()
+    assert e2 != e1
+    atoms.numbers[1] = 28 if atoms.numbers[1] == 42 else 42
+    e3 = atoms.get_potential_energy()
+    assert e3 != e2
+    atoms.pbc[2] = False
+    e4 = atoms.get_potential_energy()
+    assert e4 != e3
+    reference = atoms.copy()
+    reference.calc = SNNP(snnp_model)
+    assert e4 == reference.get_potential_energy()
+
+
+def test_identical_calls_compute_once(atoms, snnp_model, monkeypatch):
+    calc = SNNP(snnp_model)
+    atoms.calc = calc
+    calls = []
+    original = calc.calculate
+    monkeypatch.setattr(calc, "calculate", lambda *a, **k: (calls.append(1), original(*a, **k)))
+    atoms.get_potential_energy()
+    atoms.get_forces()
+    atoms.get_stress()
+    atoms.get_potential_energy()
+    assert len(calls) == 1
+
+
+def test_returned_arrays_are_copies(atoms, snnp_model):
+    atoms.calc = SNNP(snnp_model)
+    forces = atoms.get_forces()
+    forces[:] = 0.0
+    assert np.abs(atoms.get_forces()).max() > 0
+
+
+def test_one_calculator_two_atoms(atoms, snnp_model):
+    other = atoms.copy()
+    other.rattle(0.05, seed=8)
+    ref_a, ref_b = atoms.copy(), other.copy()
+    ref_a.calc, ref_b.calc = SNNP(snnp_model), SNNP(snnp_model)
+    calc = SNNP(snnp_model)
+    atoms.calc = other.calc = calc
+    for _ in range(2):
+        np.testing.assert_array_equal(atoms.get_forces(), ref_a.get_forces())
+        np.testing.assert_array_equal(other.get_forces(), ref_b.get_forces())
+
+
+def test_threads_equal_serial(atoms, snnp_model):
+    configs = []
+    for seed in range(8):
+        a = atoms.repeat((2, 1, 1)) if seed % 2 else atoms.copy()
+        a.rattle(0.05, seed=seed)
+        configs.append(a)
+    expected = []
+    for a in configs:
+        b = a.copy()
+        b.calc = SNNP(snnp_model, parallel=False)
+        expected.append((b.get_potential_energy(), b.get_forces()))
+    got = [None] * len(configs)
+
+    def work(k):
+        a = configs[k].copy()
+        a.calc = SNNP(snnp_model)
+        for _ in range(5):
+            a.calc.reset()
+            got[k] = (a.get_potential_energy(), a.get_forces())
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(configs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (e, f), (e_ref, f_ref) in zip(got, expected):
+        assert abs(e - e_ref) < 1e-12 * abs(e_ref)
+        np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-12)
+
+
+def test_memory_does_not_grow(atoms, snnp_model):
+    atoms.calc = SNNP(snnp_model)
+    rng = np.random.default_rng(0)
+    start = atoms.positions.copy()
+
+    def step():
+        atoms.positions = start + 0.01 * rng.standard_normal(start.shape)
+        atoms.get_forces()
+
+    for _ in range(50):
+        step()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(2000):
+        step()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 200_000, f"traced memory grew by {grown} bytes over 2000 calls"
