@@ -25,6 +25,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 from ase.stress import full_3x3_to_voigt_6_stress
 
+from .io import read_model
 from .model import Model
 from .potential import evaluate
 
@@ -44,6 +45,9 @@ class SNNP(Calculator):
     parallel : bool or None
         Use all Numba threads for the atom loop; ``None`` (default) does so
         for 64 atoms or more.
+    species : str, optional
+        The element of an old-format (single-species) meam/spline file, which
+        names none; see :func:`snnp_calc.read_model`.
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress",
@@ -51,11 +55,10 @@ class SNNP(Calculator):
     default_parameters = {}
     nolabel = True
 
-    def __init__(self, model, parallel=None, **kwargs):
+    def __init__(self, model, parallel=None, species=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(model, Model):
-            from .io import read_model
-            model = read_model(model)
+            model = read_model(model, species=species)
         self.model = model
         self.parallel = parallel
 
