@@ -23,11 +23,10 @@ import threading
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
-from ase.stress import full_3x3_to_voigt_6_stress
 
 from .io import read_model
 from .model import Model
-from .potential import evaluate
+from .potential import evaluate, voigt
 
 # Numba's default (workqueue) threading layer must not be entered from two
 # Python threads at once; a busy lock sends the second caller to the serial build.
@@ -62,6 +61,20 @@ class SNNP(Calculator):
         self.model = model
         self.parallel = parallel
 
+    def check_state(self, atoms, tol=1e-15):
+        """Which of positions, numbers, cell and pbc changed since the last call.
+
+        Only these enter an s-NNP. They are compared exactly, which is stricter
+        than ASE's generic comparison and ~10x cheaper for small systems.
+        """
+        if self.atoms is None:
+            return ["positions", "numbers", "cell", "pbc"]
+        old = self.atoms
+        pairs = (("positions", old.positions, atoms.positions),
+                 ("numbers", old.numbers, atoms.numbers),
+                 ("cell", old.cell.array, atoms.cell.array), ("pbc", old.pbc, atoms.pbc))
+        return [name for name, a, b in pairs if a.shape != b.shape or not np.array_equal(a, b)]
+
     def calculate(self, atoms=None, properties=None, system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
@@ -79,5 +92,5 @@ class SNNP(Calculator):
         self.results["forces"] = out["forces"]
         if atoms.cell.rank == 3:
             volume = atoms.get_volume()
-            self.results["stress"] = full_3x3_to_voigt_6_stress(out["virial"]) / volume
-            self.results["stresses"] = full_3x3_to_voigt_6_stress(out["virials"]) / volume
+            self.results["stress"] = voigt(out["virial"]) / volume
+            self.results["stresses"] = voigt(out["virials"]) / volume

@@ -119,3 +119,35 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
         weights.append(layers)
     mlp = MLPReadout(activation, tuple(hidden), weights, np.zeros((S, K)), np.ones((S, K)))
     return Model(tuple(species), rho, f, g, phi, mlp, e0)
+
+
+def fit_e0(model, frames):
+    """The model with reference energies e0 refitted to reference frames.
+
+    Solves the linear least-squares problem over structures s
+    ``min sum_s ((E_s - Ehat_s - sum_a c_sa de0_a) / N_s)^2`` for the
+    shifts ``de0`` (``c_sa``: number of atoms of species a), i.e. the
+    per-atom energy error of the model's other terms is absorbed by e0.
+
+    Parameters
+    ----------
+    model : Model
+    frames : list of snnp_calc.dataset.Frame
+
+    Returns
+    -------
+    Model
+    """
+    from .metrics import predict
+    predictions = predict(model, frames)
+    counts = np.array([np.bincount(model.species_indices(f.atoms.numbers),
+                                   minlength=model.n_species) for f in frames], float)
+    n_atoms = counts.sum(axis=1)
+    residual = np.array([f.energy - p["energy"] for f, p in zip(frames, predictions)])
+    present = counts.sum(axis=0) > 0
+    shift = np.zeros(model.n_species)
+    shift[present] = np.linalg.lstsq(counts[:, present] / n_atoms[:, None], residual / n_atoms,
+                                     rcond=None)[0]
+    vector = model.to_vector()
+    vector[-model.n_species:] += shift
+    return model.from_vector(vector)

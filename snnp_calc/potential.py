@@ -107,3 +107,10 @@ def _neighbour_cell(positions, cell, pbc):
     if abs(np.linalg.det(cell)) <= 1e-9 * scale ** 3:
         raise ValueError(f"the periodic cell vectors {cell[pbc].tolist()} are linearly dependent")
     return cell, None
+
+
+def voigt(W_cc):
+    """Symmetrised Voigt form (xx, yy, zz, yz, xz, xy) of (..., 3, 3) tensors."""
+    W_cc = np.asarray(W_cc)
+    sym = 0.5 * (W_cc + np.swapaxes(W_cc, -1, -2))
+    return sym[..., [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
