@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from snnp_calc import SNNP
+from snnp_calc import SNNP, write_model
 from snnp_calc.io_meam import read_meam_spline
 from snnp_calc.lammps import compute_lammps, lammps_available
 from snnp_calc.model import select_species
@@ -150,7 +150,7 @@ def test_meam_spline_matches_lammps(need_lammps, potentials_dir, name, kind):
 
 
 @pytest.mark.parametrize("kind", ["bulk", "triclinic", "small", "cluster"])
-def test_tio_species_order(need_lammps, potentials_dir, kind):
+def test_tio_species_order(need_lammps, potentials_dir, kind, tmp_path):
     """Our species order changes nothing: elements are mapped by symbol.
 
     LAMMPS' type order cannot be varied the same way: meam/spline gives type k
@@ -170,6 +170,11 @@ def test_tio_species_order(need_lammps, potentials_dir, kind):
         np.testing.assert_array_equal(ours[0][key], ours[1][key], err_msg=key)
     with pytest.raises(ValueError, match="species_order must be"):
         compute_lammps(atoms, "meam/spline", path, ["O", "Ti"])
+    # the same potential written with O first: both codes agree on it too
+    swapped_file = tmp_path / "OTi.meam.spline"
+    write_model(swapped, swapped_file)
+    assert read_meam_spline(swapped_file).species == ("O", "Ti")
+    compare(read_meam_spline(swapped_file), atoms, swapped_file, ["O", "Ti"])
 
 
 def test_structures_are_as_described():

@@ -1,0 +1,93 @@
+"""The ``snnp`` command: convert and eval."""
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from snnp_calc import SNNP, read_model, write_model
+from snnp_calc.cli import main
+
+
+@pytest.fixture
+def reference_xyz(tmp_path, smeam_model):
+    """Frames labelled by a known model, with a 1 meV/atom shift and noise on forces."""
+    frames = []
+    rng = np.random.default_rng(1)
+    for k in range(4):
+        atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(2)
+        atoms.rattle(0.1, seed=k)
+        atoms.symbols[:k] = "Ni"
+        # extended XYZ keeps 8 decimals of positions and forces: label what is written
+        atoms.positions = np.round(atoms.positions, 8)
+        atoms.calc = SNNP(smeam_model)
+        energy = atoms.get_potential_energy() + 0.001 * len(atoms)
+        forces = np.round(atoms.get_forces() + 0.01 * rng.standard_normal((len(atoms), 3)), 8)
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces,
+                                           stress=atoms.get_stress())
+        atoms.info["config_type"] = "bulk" if k % 2 else "other"
+        frames.append((atoms, forces - SNNP(smeam_model).get_forces(atoms)))
+    path = tmp_path / "ref.xyz"
+    write(path, [f for f, _ in frames])
+    return path, np.concatenate([d.ravel() for _, d in frames])
+
+
+def test_eval_json_reports_known_errors(reference_xyz, smeam_model, tmp_path, capsys):
+    path, dforce = reference_xyz
+    model_path = tmp_path / "m.json"
+    write_model(smeam_model, model_path)
+    assert main(["eval", str(model_path), str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"e_mae", "e_rmse", "f_mae", "f_rmse", "n_structures"}
+    assert out["n_structures"] == 4
+    assert out["e_mae"] == pytest.approx(1.0, rel=1e-6)
+    assert out["e_rmse"] == pytest.approx(1.0, rel=1e-6)
+    assert out["f_mae"] == pytest.approx(np.abs(dforce).mean(), rel=1e-9)
+    assert out["f_rmse"] == pytest.approx(np.sqrt((dforce ** 2).mean()), rel=1e-9)
+
+
+def test_eval_table_per_config_type(reference_xyz, smeam_model, tmp_path, capsys):
+    path, _ = reference_xyz
+    model_path = tmp_path / "m.json"
+    write_model(smeam_model, model_path)
+    assert main(["eval", str(model_path), str(path)]) == 0
+    out = capsys.readouterr().out
+    for word in ("all", "bulk", "other", "E MAE", "F RMSE"):
+        assert word in out
+
+
+def test_convert_round_trip(potentials_dir, tmp_path, capsys):
+    json_path = tmp_path / "Si.json"
+    back = tmp_path / "Si.meam.spline"
+    assert main(["convert", str(potentials_dir / "Si_1.meam.spline"), str(json_path),
+                 "--species", "Si"]) == 0
+    assert main(["convert", str(json_path), str(back), "--style", "old"]) == 0
+    original = read_model(potentials_dir / "Si_1.meam.spline", species="Si")
+    again = read_model(back, species="Si")
+    np.testing.assert_array_equal(again.to_vector(), original.to_vector())
+
+
+def test_convert_fit_e0(reference_xyz, smeam_model, tmp_path, capsys):
+    path, _ = reference_xyz
+    model_path = tmp_path / "m.json"
+    write_model(smeam_model, model_path)
+    assert main(["convert", str(model_path), str(tmp_path / "shifted.json"),
+                 "--fit-e0", str(path)]) == 0
+    shifted = read_model(tmp_path / "shifted.json")
+    # the data were shifted by +1 meV/atom for both species
+    np.testing.assert_allclose(shifted.e0 - smeam_model.e0, 0.001, atol=1e-9)
+    assert shifted.metadata["e0_fitted_on"] == str(path)
+
+
+def test_errors_exit_2_with_message(tmp_path, capsys, snnp_model):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["eval", str(bad), str(tmp_path / "x.xyz")]) == 2
+    assert "bad.json" in capsys.readouterr().err
+    model_path = tmp_path / "mlp.json"
+    write_model(snnp_model, model_path)
+    assert main(["convert", str(model_path), str(tmp_path / "x.meam.spline")]) == 2
+    assert "meam/spline" in capsys.readouterr().err
+    assert not (tmp_path / "x.meam.spline").exists()
