@@ -241,6 +241,8 @@ call (LAMMPS `run 0`, neighbour skin {SKIN} Å; snnp_calc `get_forces()` +
 after a warm-up; "LAMMPS MD pair" is the Pair time per atom and step of an NVE run
 (~{MD_TARGET:g} s). s-NNP: `initial_model` with 4 + 8 filters and a 32x32 MLP.
 max ΔF: largest force-component difference, s-MEAM against LAMMPS (must be < {FORCE_TOL:g} eV/Å).
+Multi-thread figures need an otherwise idle machine: with one other busy process on
+2 cores, each Numba parallel region waited for a scheduler tick (~8 ms per call seen).
 
 {table(rows)}
 {END}

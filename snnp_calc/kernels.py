@@ -89,22 +89,28 @@ def eval_table(s_x, x_x, tab_sf, tab_si, y_m, y2_m, yd_m):
 
 @njit(cache=True, error_model="numpy")
 def activation(z, kind):
-    """Activation ``sigma(z)`` and ``sigma'(z)``; kind indexes ``ACTIVATIONS``."""
+    """Activation ``sigma(z)``, ``sigma'(z)`` and ``sigma''(z)``; kind indexes ``ACTIVATIONS``.
+
+    The second derivative serves the fitter (forces in the loss need the
+    readout's Hessian-vector product).
+    """
     if kind == 0:
         t = np.tanh(z)
-        return t, 1.0 - t * t
+        return t, 1.0 - t * t, -2.0 * t * (1.0 - t * t)
+    # the logistic sigmoid, written to avoid overflow for large |z|
+    sig = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
     if kind == 1:
-        # softplus log(1 + e^z), written to avoid overflow for large |z|
-        sig = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
-        return max(z, 0.0) + np.log1p(np.exp(-abs(z))), sig
+        # softplus log(1 + e^z)
+        return max(z, 0.0) + np.log1p(np.exp(-abs(z))), sig, sig * (1.0 - sig)
     if kind == 2:
-        sig = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
-        return z * sig, sig * (1.0 + z * (1.0 - sig))
+        # silu z sigmoid(z)
+        return (z * sig, sig * (1.0 + z * (1.0 - sig)),
+                sig * (1.0 - sig) * (2.0 + z * (1.0 - 2.0 * sig)))
     # celu with alpha = 1
     if z > 0.0:
-        return z, 1.0
+        return z, 1.0, 0.0
     e = np.exp(z)
-    return e - 1.0, e
+    return e - 1.0, e, e
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,0 +1,91 @@
+"""The fitting loss: exact gradients against central differences (CHECKS.md 23)."""
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from snnp_calc.dataset import Frame
+from snnp_calc.initial import initial_model
+from snnp_calc.loss import LossWeights, loss_and_gradient, pack_frames
+from snnp_calc.metrics import predict
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """Random labels on rattled two-species cells, a cluster without stress among them."""
+    rng = np.random.default_rng(0)
+    out = []
+    for k in range(5):
+        atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat((2, 2, 1 + k % 2))
+        atoms.rattle(0.15, seed=k)
+        atoms.symbols[:k] = "Ni"
+        stress = 0.01 * rng.normal(size=6)
+        if k == 4:
+            atoms.pbc = False
+            stress = None
+        n = len(atoms)
+        out.append(Frame(atoms, -5.0 * n + rng.normal(), rng.normal(size=(n, 3)), stress,
+                         "a" if k % 2 else "b", f"frame {k}"))
+    return out
+
+
+MODELS = {
+    "mlp-tanh": dict(hidden=(5, 4), activation="tanh"),
+    "mlp-softplus": dict(hidden=(4,), activation="softplus"),
+    "mlp-silu": dict(hidden=(3, 3), activation="silu"),
+    "mlp-celu": dict(hidden=(4,), activation="celu"),
+    "linear": dict(hidden=()),
+    "smeam": dict(n_rho=1, n_triplet=1, readout="spline"),
+}
+TERMS = {
+    "energy": LossWeights(energy=1.0, forces=0.0, stress=0.0, smooth=0.0, l2=0.0),
+    "forces": LossWeights(energy=0.0, forces=1.0, stress=0.0, smooth=0.0, l2=0.0),
+    "stress": LossWeights(energy=0.0, forces=0.0, stress=1.0, smooth=0.0, l2=0.0),
+    "all": LossWeights(energy=1.0, forces=1.0, stress=1.0, smooth=1e-3, l2=1e-3,
+                       config_types={"a": 2.0}),
+}
+
+
+def directional_fd(fun, v, d, h):
+    """Fourth-order central difference of fun along d."""
+    f = [fun(v + t * h * d) for t in (-2, -1, 1, 2)]
+    return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
+
+
+@pytest.mark.parametrize("term", TERMS)
+@pytest.mark.parametrize("name", MODELS)
+def test_gradient_matches_central_differences(frames, name, term):
+    kwargs = dict(n_rho=2, n_triplet=3, noise=0.1, seed=1)
+    kwargs.update(MODELS[name])
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, **kwargs)
+    data = pack_frames(frames, model.species, model.cutoff)
+    weights = TERMS[term]
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        v = model.to_vector() + 0.01 * rng.normal(size=len(model.to_vector()))
+        _, grad = loss_and_gradient(v, model, data, weights)
+        for _ in range(2):
+            d = rng.normal(size=len(v))
+            d /= np.linalg.norm(d)
+            fd = directional_fd(lambda x: loss_and_gradient(x, model, data, weights)[0], v, d,
+                                1e-4)
+            assert grad @ d == pytest.approx(fd, rel=1e-6, abs=1e-9 * np.abs(grad).sum())
+
+
+def test_loss_equals_its_definition(frames, snnp_model):
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=2, n_triplet=2, hidden=(4,),
+                          noise=0.1, seed=3)
+    weights = LossWeights(energy=2.0, forces=3.0, stress=5.0, smooth=0.0, l2=0.0,
+                          config_types={"a": 0.5})
+    data = pack_frames(frames, model.species, model.cutoff)
+    loss, _ = loss_and_gradient(model.to_vector(), model, data, weights)
+    pred = predict(model, frames)
+    c = np.array([0.5 if f.config_type == "a" else 1.0 for f in frames])
+    n_f = 3 * sum(len(f.atoms) for f in frames)
+    n_s = 6 * sum(f.stress is not None for f in frames)
+    from ase.units import GPa
+    expected = sum(ck * (2.0 * ((p["energy"] - f.energy) / len(f.atoms)) ** 2 / len(frames)
+                         + 3.0 * ((p["forces"] - f.forces) ** 2).sum() / n_f
+                         + (5.0 * (((p["stress"] - f.stress) / GPa) ** 2).sum() / n_s
+                            if f.stress is not None else 0.0))
+                   for ck, f, p in zip(c, frames, pred))
+    assert loss == pytest.approx(expected, rel=1e-12)
