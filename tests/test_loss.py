@@ -89,3 +89,25 @@ def test_loss_equals_its_definition(frames, snnp_model):
                             if f.stress is not None else 0.0))
                    for ck, f, p in zip(c, frames, pred))
     assert loss == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mlp-tanh", "smeam"])
+def test_jacobian_matches_central_differences(frames, name):
+    from snnp_calc.jacobian import residuals_and_jacobian
+    kwargs = dict(n_rho=2, n_triplet=2, noise=0.1, seed=4)
+    kwargs.update(MODELS[name])
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, **kwargs)
+    data = pack_frames(frames, model.species, model.cutoff)
+    weights = TERMS["all"]
+    rng = np.random.default_rng(3)
+    v = model.to_vector() + 0.01 * rng.normal(size=len(model.to_vector()))
+    r, J = residuals_and_jacobian(v, model, data, weights)
+    loss, grad = loss_and_gradient(v, model, data, weights)
+    assert r @ r == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(2 * J.T @ r, grad, rtol=1e-9, atol=1e-12 * np.abs(grad).max())
+    for _ in range(3):
+        d = rng.normal(size=len(v))
+        d /= np.linalg.norm(d)
+        fd = directional_fd(lambda x: residuals_and_jacobian(x, model, data, weights)[0], v, d,
+                            1e-4)
+        np.testing.assert_allclose(J @ d, fd, rtol=1e-6, atol=1e-8 * np.abs(J @ d).max())

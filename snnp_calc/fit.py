@@ -1,0 +1,254 @@
+"""Fitting: ``fit(model_or_preset, train, ...) -> (model, report)``.
+
+The optimiser sees one flat vector (``Model.to_vector``) and the pure
+functions of :mod:`snnp_calc.loss`. ``method="lbfgs"`` runs
+``scipy.optimize.minimize(method="L-BFGS-B")`` with the exact gradient;
+``method="lsq"`` runs ``scipy.optimize.least_squares`` with the exact
+Jacobian of :mod:`snnp_calc.jacobian` (for models and data whose Jacobian
+fits in memory).
+
+Training control: a held-out validation split (``validation`` fraction of
+the training frames, drawn with ``seed``) for early stopping (``patience``
+iterations without a better validation loss); the model with the best
+validation loss is kept and returned. A checkpoint (that model, in JSON) is
+written atomically every ``checkpoint_every`` iterations; ``fit`` can start
+from a checkpoint (pass it as the model). Ctrl-C stops cleanly and returns
+the best model so far.
+"""
+import dataclasses
+import datetime
+import time
+
+import numpy as np
+from scipy.optimize import least_squares, minimize
+
+from .dataset import read_frames
+from .io import write_model
+from .loss import LossWeights, ParameterMap, Workspace, loss_and_gradient, pack_frames
+from .metrics import error_report, format_report
+from .model import Model
+from .presets import preset_model
+
+
+class _Stop(Exception):
+    """Raised inside the optimiser's callback to end the run."""
+
+
+def split_frames(frames, fraction, seed):
+    """Deterministic (train, validation) split of ``frames``."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
+    n_val = int(round(fraction * len(frames)))
+    if n_val == 0:
+        return list(frames), []
+    order = np.random.default_rng(seed).permutation(len(frames))
+    val = set(order[:n_val].tolist())
+    return ([f for k, f in enumerate(frames) if k not in val],
+            [f for k, f in enumerate(frames) if k in val])
+
+
+def _rmse(ws, data):
+    n = np.diff(data.n_off_s)
+    e = 1000 * np.sqrt((((ws.E_s - data.E_ref_s) / n) ** 2).mean())
+    f = np.sqrt(((ws.F_nc - data.F_ref_nc) ** 2).mean())
+    return e, f
+
+
+class _Tracker:
+    """Progress, validation, early stopping and checkpoints along the optimisation."""
+
+    def __init__(self, template, val_set, weights, max_iter, patience, checkpoint,
+                 checkpoint_every, progress, max_time):
+        self.template, self.val_set, self.weights = template, val_set, weights
+        self.max_iter, self.patience, self.max_time = max_iter, patience, max_time
+        self.checkpoint, self.checkpoint_every = checkpoint, checkpoint_every
+        self.progress = progress
+        self.start = time.perf_counter()
+        self.iteration = 0
+        self.best = (np.inf, template.to_vector(), 0)
+        if val_set is not None:
+            self.val_pmap = ParameterMap(template)
+            self.val_ws = Workspace(val_set, template)
+
+    def validation_loss(self, x):
+        if self.val_set is None:
+            return np.nan, (np.nan, np.nan)
+        loss, _ = loss_and_gradient(x, self.template, self.val_set, self.weights,
+                                    self.val_pmap, self.val_ws)
+        return loss, _rmse(self.val_ws, self.val_set)
+
+    def __call__(self, x, loss, train_rmse):
+        self.iteration += 1
+        val_loss, val_rmse = self.validation_loss(x)
+        score = val_loss if self.val_set is not None else loss
+        if score < self.best[0]:
+            self.best = (score, np.array(x), self.iteration)
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / self.iteration * (self.max_iter - self.iteration)
+        if self.max_time:
+            eta = min(eta, self.max_time - elapsed)
+        if self.progress:
+            self.progress(f"{self.iteration:6d}  loss {loss:11.5e}  train E {train_rmse[0]:8.3f} "
+                          f"F {train_rmse[1]:7.4f}  val E {val_rmse[0]:8.3f} F {val_rmse[1]:7.4f}"
+                          f"  {elapsed:7.1f}s  ETA {max(eta, 0):7.1f}s")
+        if self.checkpoint and self.iteration % self.checkpoint_every == 0:
+            self.write_checkpoint()
+        if self.iteration - self.best[2] >= self.patience:
+            raise _Stop("early stop: no better validation loss in "
+                        f"{self.patience} iterations")
+        if self.max_time and elapsed >= self.max_time:
+            raise _Stop(f"time limit of {self.max_time:g} s reached")
+        if self.iteration >= self.max_iter:
+            raise _Stop(f"{self.max_iter} iterations done")
+
+    def best_model(self):
+        return self.template.from_vector(self.best[1])
+
+    def write_checkpoint(self):
+        meta = dict(self.template.metadata, checkpoint=dict(
+            iteration=self.iteration, best_iteration=self.best[2],
+            best_loss=float(self.best[0]), elapsed_s=time.perf_counter() - self.start))
+        write_model(dataclasses.replace(self.best_model(), metadata=meta), self.checkpoint)
+
+
+def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_iter=2000,
+        max_time=None, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
+        checkpoint_every=25, progress=print, **preset_options):
+    """Fit an s-NNP to reference data.
+
+    Parameters
+    ----------
+    model_or_preset : Model or {"s-nnp", "s-meam"}
+        A starting model (e.g. a checkpoint, to resume) or a preset name,
+        built from the training data by :func:`snnp_calc.presets.preset_model`.
+    train, test : str or list of Frame
+        Extended-XYZ paths or frames; ``test`` is only reported.
+    weights : LossWeights, optional
+    method : {"lbfgs", "lsq"}
+    max_iter : int
+        Optimiser iterations at most.
+    max_time : float, optional
+        Wall-time limit, s.
+    validation : float
+        Fraction of ``train`` held out for early stopping (0: none).
+    patience : int
+        Iterations without a better validation loss before stopping.
+    seed : int
+        Seeds the split and the starting model: the same seed gives the same fit.
+    cutoff : float, optional
+        Å, for presets.
+    checkpoint : str, optional
+        Path of the checkpoint written every ``checkpoint_every`` iterations.
+    progress : callable or None
+        Receives one line of text per iteration.
+    **preset_options
+        Passed to :func:`snnp_calc.presets.preset_model` (``n_rho``, ``hidden``, ...).
+
+    Returns
+    -------
+    model : Model
+        The best model by validation loss, its errors in ``metadata["fit"]``.
+    report : dict
+        ``{"train": ..., "validation": ..., "test": ...}`` error reports
+        (:func:`snnp_calc.metrics.error_report`), ``iterations``, ``seconds``,
+        ``stopped`` (why).
+    """
+    say = progress or (lambda line: None)
+    train_frames = read_frames(train) if isinstance(train, (str, bytes)) or hasattr(
+        train, "__fspath__") else list(train)
+    test_frames = None
+    if test is not None:
+        test_frames = read_frames(test) if isinstance(test, (str, bytes)) or hasattr(
+            test, "__fspath__") else list(test)
+    fit_frames, val_frames = split_frames(train_frames, validation, seed)
+    if isinstance(model_or_preset, Model):
+        model = model_or_preset
+    else:
+        model = preset_model(model_or_preset, fit_frames, cutoff=cutoff, seed=seed,
+                             **preset_options)
+    weights = weights or LossWeights()
+    data = pack_frames(fit_frames, model.species, model.cutoff)
+    val_set = pack_frames(val_frames, model.species, model.cutoff) if val_frames else None
+    say(f"fitting {len(model.to_vector())} parameters on {len(fit_frames)} structures "
+        f"({len(data.species_n)} atoms), validating on {len(val_frames)}; "
+        f"cutoff {model.cutoff:g} Å, method {method}")
+    tracker = _Tracker(model, val_set, weights, max_iter, patience, checkpoint,
+                       checkpoint_every, say, max_time)
+    started = time.perf_counter()
+    stopped = "converged"
+    try:
+        if method == "lbfgs":
+            stopped = _run_lbfgs(model, data, weights, tracker)
+        elif method == "lsq":
+            stopped = _run_lsq(model, data, weights, tracker)
+        else:
+            raise ValueError(f"unknown method {method!r}; expected 'lbfgs' or 'lsq'")
+    except _Stop as stop:
+        stopped = str(stop)
+    except KeyboardInterrupt:
+        stopped = "interrupted (Ctrl-C): keeping the best model so far"
+    seconds = time.perf_counter() - started
+    best = tracker.best_model()
+    say(f"stopped after {tracker.iteration} iterations, {seconds:.1f} s: {stopped}; best "
+        f"iteration {tracker.best[2]}")
+    report = dict(train=error_report(best, fit_frames), iterations=tracker.iteration,
+                  seconds=seconds, stopped=stopped, best_iteration=tracker.best[2])
+    if val_frames:
+        report["validation"] = error_report(best, val_frames)
+    if test_frames:
+        report["test"] = error_report(best, test_frames)
+    for name in ("train", "validation", "test"):
+        if name in report:
+            say(f"\n{name} errors:\n{format_report(report[name])}")
+    meta = dict(best.metadata, fit=dict(
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        method=method, seed=seed, weights=dataclasses.asdict(weights),
+        n_train=len(fit_frames), n_validation=len(val_frames),
+        **{k: report[k] for k in ("iterations", "seconds", "stopped", "best_iteration")},
+        errors={k: report[k] for k in ("train", "validation", "test") if k in report}))
+    meta.pop("checkpoint", None)
+    best = dataclasses.replace(best, metadata=meta)
+    if checkpoint:
+        tracker.template = best
+        tracker.best = (tracker.best[0], best.to_vector(), tracker.best[2])
+    return best, report
+
+
+def _run_lbfgs(model, data, weights, tracker):
+    pmap, ws = ParameterMap(model), Workspace(data, model)
+    last = {}
+
+    def fun(x):
+        loss, grad = loss_and_gradient(x, model, data, weights, pmap, ws)
+        last.update(loss=loss, rmse=_rmse(ws, data))
+        return loss, grad
+
+    def callback(intermediate_result):
+        tracker(intermediate_result.x, last["loss"], last["rmse"])
+
+    result = minimize(fun, model.to_vector(), jac=True, method="L-BFGS-B", callback=callback,
+                      options=dict(maxiter=tracker.max_iter + 1, maxcor=30, ftol=0.0,
+                                   gtol=1e-12, maxfun=10 * tracker.max_iter + 100))
+    return str(result.message)
+
+
+def _run_lsq(model, data, weights, tracker):
+    from .jacobian import residuals_and_jacobian
+    cache = {}
+
+    def residuals(x):
+        r, J = residuals_and_jacobian(x, model, data, weights)
+        cache["x"], cache["J"] = np.array(x), J
+        loss = float(r @ r)
+        tracker(x, loss, (np.nan, np.nan))
+        return r
+
+    def jacobian(x):
+        if "x" not in cache or not np.array_equal(cache["x"], x):
+            residuals(x)
+        return cache["J"]
+
+    result = least_squares(residuals, model.to_vector(), jac=jacobian, method="trf",
+                           x_scale="jac", max_nfev=tracker.max_iter + 1, xtol=1e-15,
+                           ftol=1e-15, gtol=1e-15)
+    return str(result.message)

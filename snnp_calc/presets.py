@@ -1,0 +1,139 @@
+"""Starting models for a fit, built from the training data.
+
+Two presets:
+
+- ``s-meam``: one pair filter, one triplet filter, a pair term and a spline
+  readout U: the classical spline-MEAM, exportable to LAMMPS meam/spline;
+- ``s-nnp``: several pair and triplet filters and a small MLP readout
+  (sizes in :data:`PRESETS`, chosen by measurement: see the README).
+
+The data set the knot ranges: the radial knots start just below the
+shortest pair distance in the data; the default cutoff is 1.75 times the
+median nearest-neighbour distance. MLP inputs are standardised with the mean
+and spread of the starting descriptors over the training atoms; U spans the
+range of the starting densities. Finally e0 is fitted on composition
+(:func:`snnp_calc.initial.fit_e0`).
+"""
+import dataclasses
+
+import numpy as np
+from matscipy.neighbours import neighbour_list
+
+from .initial import fit_e0, initial_model
+from .model import MLPReadout, Model, SplineReadout
+from .potential import _neighbour_cell, evaluate
+from .splines import Spline
+
+PRESETS = {
+    "s-meam": dict(n_rho=1, n_triplet=1, hidden=(), readout="spline", n_knots=10,
+                   n_knots_angular=8),
+    "s-nnp": dict(n_rho=8, n_triplet=4, hidden=(16, 16), readout="mlp", n_knots=10,
+                  n_knots_angular=8, activation="tanh"),
+}
+
+
+def distance_range(frames, cutoff=None):
+    """Shortest pair distance and median nearest-neighbour distance (Å) in ``frames``."""
+    shortest, nearest = np.inf, []
+    for frame in frames:
+        a = frame.atoms
+        cell, origin = _neighbour_cell(a.positions, a.cell.array, a.pbc)
+        i, d = neighbour_list("id", positions=a.positions, cell=cell, pbc=a.pbc,
+                              cutoff=cutoff or 6.0, cell_origin=origin)
+        if len(d):
+            shortest = min(shortest, d.min())
+            per_atom = np.full(len(a), np.inf)
+            np.minimum.at(per_atom, i, d)
+            nearest.extend(per_atom[np.isfinite(per_atom)])
+    if not nearest:
+        raise ValueError("no pair of atoms within 6 Å in the training data")
+    return float(shortest), float(np.median(nearest))
+
+
+def species_of(frames):
+    """Sorted chemical symbols present in ``frames``."""
+    return sorted({s for f in frames for s in f.atoms.get_chemical_symbols()})
+
+
+def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
+    """A starting model of preset ``name`` for ``frames``.
+
+    Parameters
+    ----------
+    name : {"s-meam", "s-nnp"}
+    frames : list of Frame
+    cutoff : float, optional
+        Å; default 1.75 x the median nearest-neighbour distance.
+    species : sequence of str, optional
+        Default: the elements in ``frames``.
+    seed : int
+    **overrides
+        Any argument of :func:`snnp_calc.initial.initial_model` (``n_rho``,
+        ``n_triplet``, ``n_knots``, ``hidden``, ``activation``, ...).
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
+    options = dict(PRESETS[name], **overrides)
+    shortest, nearest = distance_range(frames)
+    cutoff = float(cutoff) if cutoff else round(1.75 * nearest, 2)
+    r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
+    if not r_min < cutoff:
+        raise ValueError(f"cutoff {cutoff} Å is below the shortest distance in the data")
+    species = tuple(species or species_of(frames))
+    readout = options.pop("readout")
+    model = initial_model(species, cutoff, r_min=r_min, readout="mlp", seed=seed,
+                          **{k: v for k, v in options.items() if k != "hidden"},
+                          hidden=options["hidden"] if readout == "mlp" else ())
+    G_nf, species_n = _descriptors(model, frames)
+    if readout == "spline":
+        model = _with_embedding(model, G_nf, options["n_knots"])
+    else:
+        model = _standardised(model, G_nf, species_n)
+    model = fit_e0(model, frames)
+    meta = dict(preset=name, cutoff=cutoff, r_min=r_min, options={
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}, seed=seed)
+    return dataclasses.replace(model, metadata=meta)
+
+
+def _descriptors(model, frames):
+    G, sp = [], []
+    for f in frames:
+        a = f.atoms
+        G.append(evaluate(model, a.numbers, a.positions, a.cell.array, a.pbc)["descriptors"])
+        sp.append(model.species_indices(a.numbers))
+    return np.concatenate(G), np.concatenate(sp)
+
+
+def _standardised(model, G_nf, species_n):
+    """Set the MLP input offsets and scales from the descriptors; shrink the last layer.
+
+    A small last layer starts the fit near the e0-only model, so the first
+    iterations are not spent undoing random energies.
+    """
+    ro = model.readout
+    offset = np.array(ro.offset)
+    scale = np.array(ro.scale)
+    for a in range(model.n_species):
+        G = G_nf[species_n == a]
+        if len(G):
+            offset[a] = G.mean(axis=0)
+            scale[a] = np.maximum(G.std(axis=0), 1e-3 * (np.abs(G).max(axis=0) + 1e-12) + 1e-8)
+    weights = [list(layers[:-2]) + [0.1 * layers[-2], layers[-1]] for layers in ro.weights]
+    return dataclasses.replace(model, readout=MLPReadout(ro.activation, ro.hidden, weights,
+                                                         offset, scale))
+
+
+def _with_embedding(model, G_nf, n_knots):
+    """Replace the readout by a spline U over the range of G_rho + G_t (with margin)."""
+    x = G_nf[:, 0] + G_nf[:, 1]
+    lo, hi = float(min(x.min(), 0.0)), float(x.max())
+    span = max(hi - lo, 1e-3)
+    lo, hi = lo - 0.1 * span, hi + 0.1 * span
+    knots = np.linspace(lo, hi, n_knots)
+    # a concave, Finnis-Sinclair-like start: -sqrt of the density shifted to be positive
+    values = -np.sqrt(knots - lo + 0.1 * span)
+    d0 = -0.5 / np.sqrt(0.1 * span)
+    dN = -0.5 / np.sqrt(hi - lo + 0.1 * span)
+    U = [Spline(lo, hi, values, d0, dN) for _ in model.species]
+    return Model(model.species, model.rho, model.f, model.g, model.phi, SplineReadout(U),
+                 model.e0, model.metadata)
