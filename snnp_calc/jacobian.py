@@ -20,7 +20,7 @@ from numba import njit, prange
 from . import kernels
 from .grad_kernels import atom_gradient
 from .kernels import atom_terms
-from .loss import ParameterMap, Workspace, structure_weights
+from .loss import ParameterMap, Workspace, loss_and_gradient, structure_weights
 from .model import MLPReadout
 
 MAX_JACOBIAN_BYTES = 4e9
@@ -158,6 +158,23 @@ def _regularisation_rows(model, weights):
     if not rows:
         return np.zeros(0), np.zeros((0, n_free))
     return np.concatenate(rows), np.vstack(jac)
+
+
+def residuals(vector, template, data, weights, pmap=None, workspace=None):
+    """The residual vector alone (one loss evaluation; same order as the Jacobian's rows)."""
+    ws = workspace or Workspace(data, template)
+    loss_and_gradient(vector, template, data, weights, pmap, ws)
+    wE, wF, wS = structure_weights(data, weights)
+    n_atoms = np.diff(data.n_off_s)
+    parts = []
+    for s in range(data.n_structures):
+        n0, n1 = data.n_off_s[s], data.n_off_s[s + 1]
+        parts.append([np.sqrt(wE[s]) * (ws.E_s[s] - data.E_ref_s[s]) / n_atoms[s]])
+        parts.append(np.sqrt(wF[s]) * (ws.F_nc[n0:n1] - data.F_ref_nc[n0:n1]).ravel())
+        if data.has_stress_s[s]:
+            parts.append(np.sqrt(wS[s]) * (ws.S_sv[s] - data.S_ref_sv[s]))
+    parts.append(_regularisation_rows(template.from_vector(vector), weights)[0])
+    return np.concatenate(parts)
 
 
 def residuals_and_jacobian(vector, template, data, weights):

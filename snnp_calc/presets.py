@@ -8,7 +8,7 @@ Two presets:
   (sizes in :data:`PRESETS`, chosen by measurement: see the README).
 
 The data set the knot ranges: the radial knots start just below the
-shortest pair distance in the data; the default cutoff is 1.75 times the
+shortest pair distance in the data; the default cutoff is twice the
 median nearest-neighbour distance. MLP inputs are standardised with the mean
 and spread of the starting descriptors over the training atoms; U spans the
 range of the starting densities. Finally e0 is fitted on composition
@@ -63,7 +63,7 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
     name : {"s-meam", "s-nnp"}
     frames : list of Frame
     cutoff : float, optional
-        Å; default 1.75 x the median nearest-neighbour distance.
+        Å; default 2 x the median nearest-neighbour distance.
     species : sequence of str, optional
         Default: the elements in ``frames``.
     seed : int
@@ -75,7 +75,7 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
         raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
     options = dict(PRESETS[name], **overrides)
     shortest, nearest = distance_range(frames)
-    cutoff = float(cutoff) if cutoff else round(1.75 * nearest, 2)
+    cutoff = float(cutoff) if cutoff else round(2.0 * nearest, 2)
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
     if not r_min < cutoff:
         raise ValueError(f"cutoff {cutoff} Å is below the shortest distance in the data")

@@ -111,3 +111,14 @@ def test_jacobian_matches_central_differences(frames, name):
         fd = directional_fd(lambda x: residuals_and_jacobian(x, model, data, weights)[0], v, d,
                             1e-4)
         np.testing.assert_allclose(J @ d, fd, rtol=1e-6, atol=1e-8 * np.abs(J @ d).max())
+
+
+def test_residuals_alone_equal_those_with_jacobian(frames, snnp_model):
+    from snnp_calc.jacobian import residuals, residuals_and_jacobian
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=2, n_triplet=2, hidden=(3,),
+                          noise=0.1, seed=5)
+    data = pack_frames(frames, model.species, model.cutoff)
+    v = model.to_vector()
+    np.testing.assert_allclose(residuals(v, model, data, TERMS["all"]),
+                               residuals_and_jacobian(v, model, data, TERMS["all"])[0],
+                               rtol=1e-12, atol=1e-15)

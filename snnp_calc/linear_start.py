@@ -1,0 +1,155 @@
+"""A linear first fit that starts the nonlinear one close to the data.
+
+With the radial and angular filters held at their starting shapes, a
+*linear* readout ``R_a(G) = c_a . G`` makes energies, forces and stresses
+linear in ``c``, in the pair-term spline parameters and in e0, so the loss
+of :mod:`snnp_calc.loss` (without regularisation) is an ordinary weighted
+linear least-squares problem. Its columns are computed with the model's own
+kernels, on "unit" models that switch on one coefficient at a time, so they
+are exact. :func:`linear_start` solves it and writes the result into the
+model: for an MLP readout as a network in the linear regime of its
+activation (``tanh(εu) ≈ εu``), for a spline readout as a linear U.
+"""
+import dataclasses
+
+import numpy as np
+from ase.units import GPa
+
+from .metrics import predict
+from .model import MLPReadout, Model, SplineReadout
+from .splines import Spline
+
+
+def _unit_models(model):
+    """(kind, index, Model) for every linear coefficient, with everything else zero."""
+    S, K = model.n_species, len(model.rho) + len(model.f)
+    tied = isinstance(model.readout, SplineReadout)
+    zero_phi = [s.with_params(np.zeros(s.n_knots + 2)) for s in model.phi]
+    directions = [np.ones(K)] if tied else list(np.eye(K))
+    out = []
+    for a in range(S):
+        for k, direction in enumerate(directions):
+            weights = [[(direction if b == a else np.zeros(K)).reshape(1, K), np.zeros(1)]
+                       for b in range(S)]
+            ro = MLPReadout("tanh", (), weights, np.zeros((S, K)), np.ones((S, K)))
+            out.append(("readout", (a, k), Model(model.species, model.rho, model.f, model.g,
+                                                 zero_phi, ro, np.zeros(S))))
+    ro = MLPReadout("tanh", (), [[np.zeros((1, K)), np.zeros(1)] for _ in range(S)],
+                    np.zeros((S, K)), np.ones((S, K)))
+    for q, spline in enumerate(model.phi):
+        for m in np.flatnonzero(~spline.fixed):
+            phi = list(zero_phi)
+            phi[q] = spline.with_params(np.eye(spline.n_knots + 2)[m])
+            out.append(("phi", (q, m), Model(model.species, model.rho, model.f, model.g, phi,
+                                             ro, np.zeros(S))))
+    return out
+
+
+def linear_start(model, frames, weights, ridge=1e-10):
+    """The model with readout, pair term and e0 from the linear least-squares fit.
+
+    Parameters
+    ----------
+    model : Model
+        Supplies the filters, which stay as they are.
+    frames : list of Frame
+    weights : snnp_calc.loss.LossWeights
+    ridge : float
+        Tikhonov regularisation of the column-normalised problem.
+    """
+    units = _unit_models(model)
+    n_E = len(frames)
+    n_F = 3 * sum(len(f.atoms) for f in frames)
+    n_S = max(6 * sum(f.stress is not None and f.atoms.cell.rank == 3 for f in frames), 1)
+    blocks, target = [], []
+    for frame in frames:
+        n = len(frame.atoms)
+        c = weights.config_types.get(frame.config_type, 1.0)
+        sE, sF = np.sqrt(c * weights.energy / n_E) / n, np.sqrt(c * weights.forces / n_F)
+        has_s = frame.stress is not None and frame.atoms.cell.rank == 3 and weights.stress > 0
+        sS = np.sqrt(c * weights.stress / n_S) / GPa
+        cols = []
+        for _, _, unit in units:
+            p = predict(unit, [frame])[0]
+            col = [[sE * p["energy"]], sF * p["forces"].ravel()]
+            if has_s:
+                col.append(sS * p["stress"])
+            cols.append(np.concatenate(col))
+        counts = np.bincount(model.species_indices(frame.atoms.numbers),
+                             minlength=model.n_species)
+        e0_cols = np.zeros((len(cols[0]), model.n_species))
+        e0_cols[0] = sE * counts
+        blocks.append(np.hstack([np.array(cols).T, e0_cols]))
+        rhs = [[sE * frame.energy], sF * frame.forces.ravel()]
+        if has_s:
+            rhs.append(sS * frame.stress)
+        target.append(np.concatenate(rhs))
+    A = np.vstack(blocks)
+    b = np.concatenate(target)
+    norms = np.linalg.norm(A, axis=0)
+    norms[norms == 0] = 1.0
+    As = A / norms
+    coef = np.linalg.solve(As.T @ As + ridge * np.eye(A.shape[1]), As.T @ b) / norms
+    return _apply(model, units, coef)
+
+
+def _apply(model, units, coef):
+    S, K = model.n_species, len(model.rho) + len(model.f)
+    c = np.zeros((S, K))
+    phi = [s.with_params(np.where(s.fixed, s.params, 0.0)) for s in model.phi]
+    for (kind, index, _), value in zip(units, coef):
+        if kind == "readout":
+            a, k = index
+            if isinstance(model.readout, SplineReadout):
+                c[a, :] = value
+            else:
+                c[a, k] = value
+        else:
+            q, m = index
+            p = phi[q].params
+            p[m] = value
+            phi[q] = phi[q].with_params(p)
+    e0 = coef[len(units):]
+    if isinstance(model.readout, SplineReadout):
+        U = [Spline(s.x0, s.x1, c[a, 0] * s.knots, c[a, 0], c[a, 0], s.fixed)
+             for a, s in enumerate(model.readout.U)]
+        readout = SplineReadout(U)
+    else:
+        readout = _linear_regime_mlp(model.readout, c)
+    return dataclasses.replace(model, phi=tuple(phi), readout=readout, e0=e0)
+
+
+def _linear_regime_mlp(ro, c_sk, eps=0.02):
+    """An MLP whose output is ``c . G`` up to O(eps^2): one unit per layer carries it.
+
+    The input is ``x = (G - offset)/scale``, so ``c . G = (c * scale) . x + const``;
+    the constant cancels in ``N(G) - N(0)``. Hidden unit 0 of every layer gets
+    ``tanh(eps u)`` of the previous carrier; the output divides the eps back out.
+    The remaining weights are kept (small random values break the symmetry).
+    This is exact to O(eps^2) for tanh and celu, whose slope at 0 is 1.
+    """
+    weights = []
+    for a, layers in enumerate(ro.weights):
+        layers = [np.array(w) for w in layers]
+        u = c_sk[a] * ro.scale[a]
+        # the spread of x is ~1 after standardisation: keep eps |u| x in tanh's linear range
+        gain = eps / max(np.abs(u).sum(), 1e-12)
+        n_layers = len(layers) // 2
+        if n_layers == 1:
+            layers[0][0] = u
+            layers[1][0] = 0.0
+        else:
+            layers[0][0] = gain * u
+            layers[1][0] = 0.0
+            for l in range(1, n_layers - 1):
+                W = layers[2 * l]
+                W[0, :] = 0.0
+                W[:, 0] = 0.0
+                W[0, 0] = 1.0
+                layers[2 * l + 1][0] = 0.0
+            W = layers[-2]
+            W[0, :] = 0.0
+            W[0, 0] = 1.0 / gain
+            layers[-1][0] = 0.0
+        weights.append(layers)
+    return MLPReadout(ro.activation, ro.hidden, weights, ro.offset, ro.scale)
