@@ -321,6 +321,17 @@ def structure_loss(s, n_off_s, first_n, i_p, j_p, D_pc, species_n, E_ref_s, F_re
     return loss
 
 
+@njit(cache=True, error_model="numpy")
+def scratch(first_n, lo, hi, K_t, sizes):
+    """Scratch of :func:`atom_gradient` for atoms lo..hi-1 (sized by their largest block)."""
+    n_max = 1
+    for i in range(lo, hi):
+        n_max = max(n_max, first_n[i + 1] - first_n[i])
+    t_max = max(n_max * (n_max - 1) // 2, 1)
+    return (np.empty((t_max, 2 * K_t)), np.empty(t_max), np.empty((n_max, K_t)),
+            np.empty((n_max, K_t)), np.zeros((3, sizes.sum())), np.zeros((6, sizes.sum())))
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def loss_and_gradient(n_chunks, n_off_s, first_n, i_p, j_p, D_pc, species_n, E_ref_s, F_ref_nc,
                       S_ref_sv, wE_s, wF_s, wS_s, vol_s, dims, tab_sf, tab_si, y_m, y2_m, yd_m,
@@ -338,16 +349,8 @@ def loss_and_gradient(n_chunks, n_off_s, first_n, i_p, j_p, D_pc, species_n, E_r
     for c in prange(n_chunks):
         s0 = c * n_s // n_chunks
         s1 = (c + 1) * n_s // n_chunks
-        n_max = 1
-        for i in range(n_off_s[s0], n_off_s[s1]):
-            n_max = max(n_max, first_n[i + 1] - first_n[i])
-        t_max = max(n_max * (n_max - 1) // 2, 1)
-        g_tk = np.empty((t_max, 2 * K_t))
-        cdot_t = np.empty(t_max)
-        wv_pk = np.empty((n_max, K_t))
-        wd_pk = np.empty((n_max, K_t))
-        buf_3h = np.zeros((3, sizes.sum()))
-        buf_6h = np.zeros((6, sizes.sum()))
+        g_tk, cdot_t, wv_pk, wd_pk, buf_3h, buf_6h = scratch(first_n, n_off_s[s0], n_off_s[s1],
+                                                             K_t, sizes)
         for s in range(s0, s1):
             loss_s[s] = structure_loss(
                 s, n_off_s, first_n, i_p, j_p, D_pc, species_n, E_ref_s, F_ref_nc, S_ref_sv,

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import kernels
-from .grad_kernels import atom_gradient
+from .grad_kernels import atom_gradient, scratch
 from .kernels import atom_terms
 from .loss import ParameterMap, Workspace, loss_and_gradient, structure_weights
 from .model import MLPReadout
@@ -34,17 +34,7 @@ def _rows_of_structure(s, row0, n_off_s, first_n, i_p, j_p, D_pc, species_n, E_r
                        c0_base, delta_pc, rdot_p, res, J_rq):
     n0, n1 = n_off_s[s], n_off_s[s + 1]
     q0, q1 = first_n[n0], first_n[n1]
-    n_max = 1
-    for i in range(n0, n1):
-        n_max = max(n_max, first_n[i + 1] - first_n[i])
-    t_max = max(n_max * (n_max - 1) // 2, 1)
-    K_t = dims[2]
-    g_tk = np.empty((t_max, 2 * K_t))
-    cdot_t = np.empty(t_max)
-    wv_pk = np.empty((n_max, K_t))
-    wd_pk = np.empty((n_max, K_t))
-    buf_3h = np.zeros((3, sizes.sum()))
-    buf_6h = np.zeros((6, sizes.sum()))
+    g_tk, cdot_t, wv_pk, wd_pk, buf_3h, buf_6h = scratch(first_n, n0, n1, dims[2], sizes)
     for i in range(n0, n1):
         atom_terms(i, j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m, yd_m,
                    sizes, w_sw, xoff_sf, xscale_sf, e0_s, R0_s, r_p, u_pc, f_pk, df_pk, drho_pr,

@@ -38,10 +38,10 @@ class LossWeights:
     """
 
     energy: float = 1.0
-    forces: float = 0.001
+    forces: float = 0.01
     stress: float = 1e-5
     smooth: float = 1e-6
-    l2: float = 1e-6
+    l2: float = 0.0
     config_types: dict = field(default_factory=dict)
 
 

@@ -1,0 +1,111 @@
+"""Fit time and test accuracy of the presets on the Zuo et al. (2020) data.
+
+    python benchmarks/bench_fit.py [--elements Mo Ni Cu] [--presets s-nnp s-meam]
+                                   [--time-snnp 720] [--time-smeam 240] [--save data] [--write]
+
+For each element and preset: ``snnp_calc.fit`` with default settings and a
+wall-time limit on the training set, then the test-set MAE and RMSE (energy
+per atom in meV/atom, force components in eV/Å), next to the s-MEAM
+reference files of ``../shared/data/potentials`` evaluated the same way
+(after a per-atom energy shift fitted on the training set, as the issue's
+reference figures were). ``--save DIR`` writes the fitted models as
+``DIR/<El>-<preset>.json``; ``--write`` records the table in
+``benchmarks/RESULTS.md`` (section between ``fit`` markers).
+"""
+import argparse
+import dataclasses
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numba
+
+from snnp_calc import fit, read_model, write_model
+from snnp_calc.dataset import read_frames
+from snnp_calc.initial import fit_e0
+from snnp_calc.metrics import error_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def reference_row(element, train, test):
+    """Test errors of the shared s-MEAM file after an e0 fit on the training set."""
+    path = SHARED / "potentials" / f"{element}.smeam2020.meam.spline"
+    model = fit_e0(read_model(path), train)
+    return error_report(model, test)["all"]
+
+
+def replace_section(path, name, text):
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    old = path.read_text() if path.exists() else "# snnp_calc benchmarks\n"
+    block = f"{start}\n{text}\n{end}"
+    if start in old:
+        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(new)
+    os.replace(tmp, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--elements", nargs="+", default=["Mo", "Ni", "Cu"])
+    parser.add_argument("--presets", nargs="+", default=["s-nnp", "s-meam"])
+    parser.add_argument("--time-snnp", type=float, default=720.0)
+    parser.add_argument("--time-smeam", type=float, default=240.0)
+    parser.add_argument("--save", help="directory for the fitted models")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    if not (SHARED / "zuo2020").is_dir():
+        sys.exit(f"shared DFT data not found at {SHARED / 'zuo2020'}")
+    rows = []
+    for element in args.elements:
+        train = read_frames(SHARED / "zuo2020" / element / "train.xyz")
+        test = read_frames(SHARED / "zuo2020" / element / "test.xyz")
+        ref = reference_row(element, train, test)
+        rows.append((element, "s-MEAM file (2020)", ref, None, None))
+        for preset in args.presets:
+            limit = args.time_snnp if preset == "s-nnp" else args.time_smeam
+            start = time.perf_counter()
+            model, report = fit(preset, train, test, max_time=limit,
+                                progress=lambda line: None)
+            seconds = time.perf_counter() - start
+            row = report["test"]["all"]
+            rows.append((element, preset, row, seconds, len(model.to_vector())))
+            print(f"{element} {preset}: {seconds:.0f} s, test E MAE {row['e_mae']:.2f} meV/atom, "
+                  f"F MAE {row['f_mae']:.3f} eV/Å ({report['stopped']})", flush=True)
+            if args.save:
+                meta = dict(model.metadata, name=f"{element} {preset}",
+                            training_data=f"Zuo et al. 2020 (mlearn) {element} train.xyz",
+                            command=f"python benchmarks/bench_fit.py --elements {element} "
+                                    f"--presets {preset} --save {args.save}")
+                out = Path(args.save) / f"{element}-{preset}.json"
+                write_model(dataclasses.replace(model, metadata=meta), out)
+    table = ["| element | model | params | fit time (s) | E MAE | E RMSE | F MAE | F RMSE |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for element, name, row, seconds, n_params in rows:
+        table.append(f"| {element} | {name} | {n_params or '-'} | "
+                     f"{'-' if seconds is None else f'{seconds:.0f}'} | {row['e_mae']:.2f} | "
+                     f"{row['e_rmse']:.2f} | {row['f_mae']:.3f} | {row['f_rmse']:.3f} |")
+    text = "\n".join(table)
+    print(text)
+    if args.write:
+        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                    if l.startswith("model name")), platform.processor())
+        header = (f"## Fitting: presets on the Zuo et al. (2020) data\n\n"
+                  f"- Command: `python benchmarks/bench_fit.py {' '.join(sys.argv[1:])}`\n"
+                  f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+                  f"machine: {os.cpu_count()} cores, {cpu}; Numba {numba.__version__} with "
+                  f"{numba.get_num_threads()} threads\n"
+                  f"- Test-set errors: energy per atom in meV/atom, force components in eV/Å; "
+                  f"fit time includes building the starting model and the linear start.\n\n")
+        replace_section(ROOT / "benchmarks" / "RESULTS.md", "fit", header + text)
+
+
+if __name__ == "__main__":
+    main()
