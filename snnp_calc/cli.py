@@ -2,7 +2,7 @@
 
 ::
 
-    snnp convert IN OUT [--species El] [--style old|new] [--fit-e0 DATA.xyz]
+    snnp convert IN OUT [--species El] [--style old|new] [--fit-e0 DATA.xyz] [--drop-e0]
     snnp eval MODEL DATA.xyz [--json] [--species El]
     snnp fit --train T.xyz [--test V.xyz] [--preset s-nnp|s-meam] [--cutoff R]
              [--config fit.toml] --out MODEL.json [more options: snnp fit -h]
@@ -16,6 +16,8 @@ import dataclasses
 import json
 import sys
 
+import numpy as np
+
 from .dataset import read_frames
 from .initial import fit_e0
 from .io import read_model, write_model
@@ -28,6 +30,12 @@ def _convert(args):
         model = fit_e0(model, read_frames(args.fit_e0))
         meta = dict(model.metadata, e0_fitted_on=str(args.fit_e0), converted_from=str(args.input))
         model = dataclasses.replace(model, metadata=meta)
+    if args.drop_e0:
+        # meam/spline has no per-atom reference energy: record it in the comment line
+        note = ", ".join(f"{sym} {float(e)!r}" for sym, e in zip(model.species, model.e0))
+        comment = str(model.metadata.get("comment", "# converted by snnp_calc"))
+        meta = dict(model.metadata, comment=f"{comment} | dropped e0 (eV/atom): {note}")
+        model = dataclasses.replace(model, e0=np.zeros(model.n_species), metadata=meta)
     write_model(model, args.output, style=args.style)
     print(f"wrote {args.output} ({', '.join(model.species)}, cutoff {model.cutoff:g} Å)")
 
@@ -122,7 +130,7 @@ def _fit(args):
                         cutoff=s.get("cutoff"), checkpoint=s.get("checkpoint"),
                         checkpoint_every=s.get("checkpoint_every", 25),
                         progress=lambda line: print(line, flush=True), **preset_options)
-    meta = dict(model.metadata, command="snnp " + " ".join(sys.argv[1:]),
+    meta = dict(model.metadata, command=args.command_line,
                 training_data=str(s["train"]))
     model = dataclasses.replace(model, metadata=meta)
     write_model(model, s["out"])
@@ -146,6 +154,9 @@ def build_parser():
     p.add_argument("--species", help="element of an old-format (single-species) meam/spline file")
     p.add_argument("--style", choices=("new", "old"), default="new",
                    help="meam/spline layout to write (default: new)")
+    p.add_argument("--drop-e0", action="store_true",
+                   help="set e0 to zero (meam/spline has none; energies shift by e0 per atom, "
+                        "forces and stresses do not change); the values go to the comment line")
     p.add_argument("--fit-e0", metavar="DATA.xyz",
                    help="refit the per-species reference energies e0 to this data")
     p.set_defaults(func=_convert)
@@ -171,7 +182,9 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``snnp`` command."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    args.command_line = "snnp " + " ".join(argv)
     try:
         args.func(args)
     except (ValueError, OSError) as err:

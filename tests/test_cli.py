@@ -91,3 +91,45 @@ def test_errors_exit_2_with_message(tmp_path, capsys, snnp_model):
     assert main(["convert", str(model_path), str(tmp_path / "x.meam.spline")]) == 2
     assert "meam/spline" in capsys.readouterr().err
     assert not (tmp_path / "x.meam.spline").exists()
+
+
+def test_fit_command_with_config_and_plots(reference_xyz, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path, _ = reference_xyz
+    config = tmp_path / "fit.toml"
+    config.write_text('preset = "s-nnp"\nn_rho = 2\nn_triplet = 1\nhidden = "3"\nknots = 6\n'
+                      'max_iter = 4\nvalidation = 0.25\n[config_weights]\nbulk = 2.0\n')
+    out = tmp_path / "fitted.json"
+    assert main(["fit", "--train", str(path), "--config", str(config), "--out", str(out),
+                 "--plots", str(tmp_path / "plots"), "--seed", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "train errors" in text and "validation errors" in text, text
+    model = read_model(out)
+    assert (len(model.rho), len(model.f), model.readout.hidden) == (2, 1, (3,))
+    assert model.metadata["fit"]["weights"]["config_types"] == {"bulk": 2.0}
+    assert model.metadata["command"].startswith("snnp fit")
+    for name in ("parity_energy.png", "parity_forces.png"):
+        assert (tmp_path / "plots" / name).stat().st_size > 10_000
+
+
+def test_fit_command_rejects_unknown_config_key(reference_xyz, tmp_path, capsys):
+    path, _ = reference_xyz
+    config = tmp_path / "fit.toml"
+    config.write_text("n_rhoo = 2\n")
+    assert main(["fit", "--train", str(path), "--out", str(tmp_path / "x.json"),
+                 "--config", str(config)]) == 2
+    assert "n_rhoo" in capsys.readouterr().err
+
+
+def test_convert_drop_e0_for_lammps(smeam_model, tmp_path, capsys):
+    shifted = smeam_model.from_vector(smeam_model.to_vector() + np.r_[np.zeros(
+        len(smeam_model.to_vector()) - 2), 0.5, -1.25])
+    src = tmp_path / "m.json"
+    write_model(shifted, src)
+    assert main(["convert", str(src), str(tmp_path / "m.meam.spline")]) == 2
+    assert "e0" in capsys.readouterr().err
+    assert main(["convert", str(src), str(tmp_path / "m.meam.spline"), "--drop-e0"]) == 0
+    back = read_model(tmp_path / "m.meam.spline")
+    np.testing.assert_array_equal(back.e0, [0.0, 0.0])
+    assert "dropped e0 (eV/atom): Mo 0.5, Ni -1.25" in back.metadata["comment"]
+    np.testing.assert_array_equal(back.to_vector()[:-2], shifted.to_vector()[:-2])
