@@ -23,7 +23,7 @@ from matscipy.neighbours import neighbour_list
 
 from . import grad_kernels, kernels
 from .model import MLPReadout, SplineReadout
-from .potential import _neighbour_cell
+from .potential import neighbour_cell
 from .splines import second_derivatives
 
 N_CHUNKS = 64
@@ -85,7 +85,7 @@ def pack_frames(frames, species, cutoff):
         if unknown:
             raise ValueError(f"{frame.source}: element(s) {', '.join(unknown)} not in the model "
                              f"(species: {', '.join(species)})")
-        cell, origin = _neighbour_cell(atoms.positions, atoms.cell.array, atoms.pbc)
+        cell, origin = neighbour_cell(atoms.positions, atoms.cell.array, atoms.pbc)
         i, j, d, D = neighbour_list("ijdD", positions=atoms.positions, cell=cell, pbc=atoms.pbc,
                                     cutoff=cutoff, cell_origin=origin)
         if len(d) and d.min() < 1e-6:

@@ -59,7 +59,7 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
         return dict(energy=0.0, energies=np.zeros(0), forces=np.zeros((0, 3)),
                     virial=np.zeros((3, 3)), virials=np.zeros((0, 3, 3)),
                     descriptors=np.zeros((0, K)))
-    cell, origin = _neighbour_cell(positions, cell, pbc)
+    cell, origin = neighbour_cell(positions, cell, pbc)
     i_p, j_p, d_p, D_pc = neighbour_list("ijdD", positions=positions, cell=cell, pbc=pbc,
                                          cutoff=model.cutoff, cell_origin=origin)
     if len(d_p) and d_p.min() < MIN_DISTANCE:
@@ -86,7 +86,7 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
                 virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
 
 
-def _neighbour_cell(positions, cell, pbc):
+def neighbour_cell(positions, cell, pbc):
     """Cell and origin to give matscipy.
 
     matscipy needs an invertible cell. A cluster gets the box around its atoms

@@ -21,7 +21,7 @@ from matscipy.neighbours import neighbour_list
 
 from .initial import fit_e0, initial_model
 from .model import MLPReadout, Model, SplineReadout
-from .potential import _neighbour_cell, evaluate
+from .potential import evaluate, neighbour_cell
 from .splines import Spline
 
 PRESETS = {
@@ -37,7 +37,7 @@ def distance_range(frames, cutoff=None):
     shortest, nearest = np.inf, []
     for frame in frames:
         a = frame.atoms
-        cell, origin = _neighbour_cell(a.positions, a.cell.array, a.pbc)
+        cell, origin = neighbour_cell(a.positions, a.cell.array, a.pbc)
         i, d = neighbour_list("id", positions=a.positions, cell=cell, pbc=a.pbc,
                               cutoff=cutoff or 6.0, cell_origin=origin)
         if len(d):

@@ -456,3 +456,17 @@ def test_integer_literal_too_long(tmp_path):
     file.write_text(text, encoding="utf-8")
     with pytest.raises(ModelFileError, match=rf"^{re.escape(str(file))}: "):
         io_json.read_json(file)
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    from snnp_calc import write_model
+    from snnp_calc.initial import initial_model
+    umask = os.umask(0o022)
+    try:
+        write_model(initial_model(["Mo"], 4.0, n_rho=1, n_triplet=1, hidden=()),
+                    tmp_path / "m.json")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == 0o644
