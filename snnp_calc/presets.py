@@ -5,7 +5,9 @@ Two presets:
 - ``s-meam``: one pair filter, one triplet filter, a pair term and a spline
   readout U: the classical spline-MEAM, exportable to LAMMPS meam/spline;
 - ``s-nnp``: several pair and triplet filters and a small MLP readout
-  (sizes in :data:`PRESETS`, chosen by measurement: see the README).
+  (sizes in :data:`PRESETS`: more pair than triplet filters, because a
+  triplet filter costs about as much as all pair filters together; a
+  systematic size scan is still to be done).
 
 The data set the knot ranges: the radial knots start just below the
 shortest pair distance in the data; the default cutoff is twice the

@@ -33,3 +33,10 @@ def test_md_nve():
     out = run("md_nve.py", "--steps", "500")
     drift = float(out.strip().splitlines()[-1].split(":")[1].split()[0])
     assert abs(drift) < 1e-4
+
+
+def test_fit_quick(zuo_dir, tmp_path):
+    out = run("fit_quick.py", str(zuo_dir / "Mo" / "test.xyz"), "--out",
+              str(tmp_path / "q.json"), "--seconds", "15")
+    mae = float(out.split("energy ")[1].split()[0])
+    assert mae < 50 and (tmp_path / "q.json").exists()
