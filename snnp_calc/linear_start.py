@@ -13,8 +13,7 @@ activation (``tanh(εu) ≈ εu``), for a spline readout as a linear U.
 import dataclasses
 
 import numpy as np
-from ase.units import GPa
-
+from .loss import frame_weights
 from .metrics import predict
 from .model import MLPReadout, Model, SplineReadout
 from .splines import Spline
@@ -45,7 +44,7 @@ def _unit_models(model):
     return out
 
 
-def linear_start(model, frames, weights, ridge=1e-10):
+def linear_start(model, frames, weights, rcond=1e-12):
     """The model with readout, pair term and e0 from the linear least-squares fit.
 
     Parameters
@@ -54,20 +53,17 @@ def linear_start(model, frames, weights, ridge=1e-10):
         Supplies the filters, which stay as they are.
     frames : list of Frame
     weights : snnp_calc.loss.LossWeights
-    ridge : float
-        Tikhonov regularisation of the column-normalised problem.
+    rcond : float
+        Relative cutoff of small singular values of the column-normalised
+        problem (pair filters and the pair term overlap in a linear model):
+        the minimum-norm solution is taken along such directions.
     """
     units = _unit_models(model)
-    n_E = len(frames)
-    n_F = 3 * sum(len(f.atoms) for f in frames)
-    n_S = max(6 * sum(f.stress is not None and f.atoms.cell.rank == 3 for f in frames), 1)
+    wE, wF, wS = frame_weights(frames, weights)
     blocks, target = [], []
-    for frame in frames:
-        n = len(frame.atoms)
-        c = weights.config_types.get(frame.config_type, 1.0)
-        sE, sF = np.sqrt(c * weights.energy / n_E) / n, np.sqrt(c * weights.forces / n_F)
-        has_s = frame.stress is not None and frame.atoms.cell.rank == 3 and weights.stress > 0
-        sS = np.sqrt(c * weights.stress / n_S) / GPa
+    for frame, we, wf, ws in zip(frames, wE, wF, wS):
+        sE, sF, sS = np.sqrt(we) / len(frame.atoms), np.sqrt(wf), np.sqrt(ws)
+        has_s = ws > 0
         cols = []
         for _, _, unit in units:
             p = predict(unit, [frame])[0]
@@ -88,8 +84,7 @@ def linear_start(model, frames, weights, ridge=1e-10):
     b = np.concatenate(target)
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
-    As = A / norms
-    coef = np.linalg.solve(As.T @ As + ridge * np.eye(A.shape[1]), As.T @ b) / norms
+    coef = np.linalg.lstsq(A / norms, b, rcond=rcond)[0] / norms
     return _apply(model, units, coef)
 
 

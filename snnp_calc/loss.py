@@ -78,7 +78,7 @@ def pack_frames(frames, species, cutoff):
     """
     lookup = {sym: a for a, sym in enumerate(species)}
     n_off, i_parts, j_parts, D_parts, counts = [0], [], [], [], []
-    species_n, vol, stresses, has_stress = [], [], [], []
+    species_n, vol, stresses, stress_flags = [], [], [], []
     for frame in frames:
         atoms = frame.atoms
         unknown = sorted(set(atoms.get_chemical_symbols()) - set(lookup))
@@ -98,8 +98,8 @@ def pack_frames(frames, species, cutoff):
         n_off.append(n_off[-1] + len(atoms))
         periodic = atoms.cell.rank == 3 and atoms.pbc.all()
         vol.append(atoms.get_volume() if periodic else 0.0)
-        has_stress.append(periodic and frame.stress is not None)
-        stresses.append(frame.stress if has_stress[-1] else np.zeros(6))
+        stress_flags.append(has_stress(frame))
+        stresses.append(frame.stress if stress_flags[-1] else np.zeros(6))
     first_n = np.zeros(n_off[-1] + 1, np.int64)
     np.cumsum(np.concatenate(counts), out=first_n[1:])
     return TrainingSet(
@@ -107,7 +107,7 @@ def pack_frames(frames, species, cutoff):
         np.concatenate(j_parts), np.ascontiguousarray(np.concatenate(D_parts)),
         np.array(species_n, np.int64), np.array([f.energy for f in frames]),
         np.ascontiguousarray(np.concatenate([f.forces for f in frames])),
-        np.array(stresses, float), np.array(has_stress), np.array(vol), float(cutoff))
+        np.array(stresses, float), np.array(stress_flags), np.array(vol), float(cutoff))
 
 
 class ParameterMap:
@@ -199,17 +199,30 @@ def _regularisation(model, weights):
     return value, np.concatenate(parts)
 
 
-def structure_weights(data, weights):
-    """Per-structure weights ``wE_s, wF_s, wS_s`` with the normalisations of the loss."""
-    factor = np.array([weights.config_types.get(f.config_type, 1.0) for f in data.frames])
-    n_atoms = np.diff(data.n_off_s)
-    n_E = len(data.frames)
-    n_F = 3 * n_atoms.sum()
-    n_S = max(6 * data.has_stress_s.sum(), 1)
+def has_stress(frame):
+    """Whether a frame's stress enters the loss: a reference stress on a 3D-periodic cell."""
+    return frame.stress is not None and frame.atoms.cell.rank == 3 and bool(frame.atoms.pbc.all())
+
+
+def frame_weights(frames, weights):
+    """Per-structure weights ``wE_s, wF_s, wS_s`` with the normalisations of the loss.
+
+    ``wS_s`` applies to stresses in eV/Å³ and includes the conversion to GPa.
+    """
+    factor = np.array([weights.config_types.get(f.config_type, 1.0) for f in frames])
+    stress_s = np.array([has_stress(f) for f in frames])
+    n_E = len(frames)
+    n_F = 3 * sum(len(f.atoms) for f in frames)
+    n_S = max(6 * stress_s.sum(), 1)
     wE = weights.energy * factor / n_E
     wF = weights.forces * factor / n_F
-    wS = np.where(data.has_stress_s, weights.stress * factor / n_S / GPa ** 2, 0.0)
+    wS = np.where(stress_s, weights.stress * factor / n_S / GPa ** 2, 0.0)
     return wE, wF, wS
+
+
+def structure_weights(data, weights):
+    """:func:`frame_weights` of a :class:`TrainingSet`."""
+    return frame_weights(data.frames, weights)
 
 
 class Workspace:
