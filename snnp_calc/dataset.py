@@ -41,14 +41,12 @@ class Frame:
     source: str
 
 
-def read_frames(path, require_forces=True, index=":"):
+def read_frames(path, index=":"):
     """Read reference frames from ``path``.
 
     Parameters
     ----------
     path : str or path-like
-    require_forces : bool
-        Raise if a frame has no forces.
     index : str
         ASE index string of the frames to read.
 
@@ -59,8 +57,8 @@ def read_frames(path, require_forces=True, index=":"):
     Raises
     ------
     ValueError
-        Naming the file and frame index, for a frame without energy (or
-        forces), with non-finite values, or an empty file.
+        Naming the file and frame index, for a frame without energy or
+        forces, with non-finite values, or an empty file.
     """
     images = read(path, index)
     if not isinstance(images, list):
@@ -74,16 +72,16 @@ def read_frames(path, require_forces=True, index=":"):
         results = getattr(calc, "results", {}) if calc is not None else {}
         if "energy" not in results:
             raise ValueError(f"{source}: frame has no reference energy")
-        if require_forces and "forces" not in results:
+        if "forces" not in results:
             raise ValueError(f"{source}: frame has no reference forces")
         energy = float(results["energy"])
-        forces = np.array(results.get("forces", np.full((len(atoms), 3), np.nan)), float)
+        forces = np.array(results["forces"], float)
         stress = results.get("stress")
         if stress is not None:
             stress = np.array(stress, float)
             if stress.shape == (3, 3):
                 stress = voigt(stress)
-        for name, value in (("energy", energy), ("forces", forces if require_forces else 0.0),
+        for name, value in (("energy", energy), ("forces", forces),
                             ("stress", 0.0 if stress is None else stress)):
             if not np.all(np.isfinite(value)):
                 raise ValueError(f"{source}: {name} contains NaN or infinite values")

@@ -219,9 +219,6 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
         errors={k: report[k] for k in ("train", "validation", "test") if k in report}))
     meta.pop("checkpoint", None)
     best = dataclasses.replace(best, metadata=meta)
-    if checkpoint:
-        tracker.template = best
-        tracker.best = (tracker.best[0], best.to_vector(), tracker.best[2])
     return best, report
 
 

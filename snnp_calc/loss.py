@@ -23,7 +23,7 @@ from matscipy.neighbours import neighbour_list
 
 from . import grad_kernels, kernels
 from .model import MLPReadout, SplineReadout
-from .potential import neighbour_cell
+from .potential import MIN_DISTANCE, neighbour_cell
 from .splines import second_derivatives
 
 N_CHUNKS = 64
@@ -88,8 +88,9 @@ def pack_frames(frames, species, cutoff):
         cell, origin = neighbour_cell(atoms.positions, atoms.cell.array, atoms.pbc)
         i, j, d, D = neighbour_list("ijdD", positions=atoms.positions, cell=cell, pbc=atoms.pbc,
                                     cutoff=cutoff, cell_origin=origin)
-        if len(d) and d.min() < 1e-6:
-            raise ValueError(f"{frame.source}: coincident atoms")
+        if len(d) and d.min() < MIN_DISTANCE:
+            raise ValueError(f"{frame.source}: atoms closer than {MIN_DISTANCE} Å "
+                             "(coincident)")
         i_parts.append(i.astype(np.int64) + n_off[-1])
         j_parts.append(j.astype(np.int64) + n_off[-1])
         D_parts.append(D)

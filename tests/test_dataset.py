@@ -65,3 +65,9 @@ def test_error_report_of_exact_labels_is_zero(tmp_path, smeam_model):
     # forces are written with 8 decimals
     assert report["all"]["f_mae"] < 5e-9
     assert "default" in format_report(report)
+
+
+def test_frame_without_forces_raises_even_with_energy(tmp_path):
+    write(tmp_path / "e.xyz", [_frame(forces=False)])
+    with pytest.raises(ValueError, match="e.xyz:0: frame has no reference forces"):
+        read_frames(tmp_path / "e.xyz")

@@ -120,6 +120,11 @@ def test_bad_data_raise(truth, tmp_path):
     only_mo = initial_model(["Mo"], 4.4, n_rho=1, n_triplet=1, hidden=(2,))
     with pytest.raises(ValueError, match="synthetic 1: element\\(s\\) Ni not in the model"):
         fit(only_mo, frames, validation=0.0, progress=None)
+    crowded = frames[0].atoms.copy()
+    crowded.positions[1] = crowded.positions[0]
+    bad = Frame(crowded, 0.0, np.zeros((len(crowded), 3)), None, "x", "crowded frame")
+    with pytest.raises(ValueError, match="crowded frame: atoms closer than"):
+        fit(truth, [bad], validation=0.0, progress=None)
     with pytest.raises(ValueError, match="validation fraction"):
         split_frames(frames, 1.5, 0)
     (tmp_path / "bad.xyz").write_text("2\nLattice=\"3 0 0 0 3 0 0 0 3\" "
