@@ -6,6 +6,7 @@
     snnp eval MODEL DATA.xyz [--json] [--species El]
     snnp fit --train T.xyz [--test V.xyz] [--preset s-nnp|s-meam] [--cutoff R]
              [--config fit.toml] --out MODEL.json [more options: snnp fit -h]
+    snnp lammps-plugin build [--out DIR]
 
 Errors in the input (a malformed model file, a frame without energy, an
 element the model lacks) end the command with exit status 2 and a message
@@ -21,6 +22,7 @@ import numpy as np
 from .dataset import read_frames
 from .initial import fit_e0
 from .io import read_model, write_model
+from .lammps_plugin import add_cli as add_lammps_plugin_cli
 from .metrics import error_report, format_report
 
 
@@ -176,6 +178,7 @@ def build_parser():
     for name, (kind, text) in FIT_OPTIONS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
     p.set_defaults(func=_fit)
+    add_lammps_plugin_cli(sub)
     return parser
 
 

