@@ -162,8 +162,13 @@ def table(results, steps, ranks_list):
     if 2 in ranks_list:
         for name in dict.fromkeys(n for n, _ in per):
             speedup = per[name, 1]["loop"] / per[name, 2]["loop"]
-            verdicts.append(f"- {name}: 2 ranks {speedup:.2f} x faster than 1 (target >= "
-                            f"{TARGET_SPEEDUP}): {'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}")
+            if name == "meam/spline":
+                verdicts.append(f"- meam/spline (built in, the control): 2 ranks {speedup:.2f} x "
+                                "faster than 1; below the target too means the machine was busy")
+            else:
+                verdicts.append(f"- {name}: 2 ranks {speedup:.2f} x faster than 1 (target >= "
+                                f"{TARGET_SPEEDUP}): "
+                                f"{'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}")
     return "\n".join(lines) + "\n\n" + "\n".join(verdicts)
 
 
