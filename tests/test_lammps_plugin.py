@@ -1,7 +1,9 @@
 """The LAMMPS plugin ``pair_style snnp`` (issue 4): built here, checked against references.
 
-- s-MEAM models: ``pair_style snnp`` equals ``pair_style meam/spline`` (energy,
-  per-atom energies, forces, virial, per-atom virials), 1e-10 in LAMMPS' metric.
+- s-MEAM models (random two-species, the shipped Mo model, the shared published
+  files): ``pair_style snnp`` equals ``pair_style meam/spline`` in energy, per-atom
+  energies, forces and virial, 1e-10 in LAMMPS' metric; per-atom virials, which
+  each code splits its own way, sum to the virial and equal the ASE calculator's.
 - s-NNP models (MLP readout, 2 species, every activation, input scaling, e0,
   f splines that end before the cutoff): LAMMPS equals :class:`snnp_calc.SNNP`
   on rattled cubic, triclinic and small cells, per-atom stresses included.
@@ -27,10 +29,13 @@ from ase.units import fs, kB
 from snnp_calc import SNNP, MLPReadout, Model, read_model, write_model
 from snnp_calc.cli import main
 from snnp_calc.initial import initial_model
+from snnp_calc.io_meam import read_meam_spline
 from snnp_calc.lammps import compute_lammps, lammps_available, lammps_frame
 from snnp_calc.lammps_plugin import build_plugin, plugin_available
 from snnp_calc.potential import evaluate
-from test_lammps_parity import RTOL, SHEAR, assert_parity, lammps_rel, lammps_virial
+from test_lammps_parity import (POTENTIALS, RTOL, SHEAR, assert_parity, lammps_rel,
+                                lammps_virial)
+from test_lammps_parity import STRUCTURES as PARITY_STRUCTURES
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -178,6 +183,24 @@ def test_fitted_smeam_equals_meam_spline(plugin, tmp_path):
     atoms = rattled(bulk("Mo", "bcc", 3.16, cubic=True).repeat(4), 0.1, 7)
     assert_same(run_snnp(plugin, atoms, json_path, ["Mo"]),
                 compute_lammps(atoms, "meam/spline", meam_path, ["Mo"]), MEAM_KEYS)
+
+
+@pytest.mark.parametrize("name, kind", [("Si", "triclinic"), ("Ti", "small"), ("TiO", "bulk"),
+                                        ("TiO", "cluster"), ("Mo", "slab")])
+def test_published_smeam_files(plugin, potentials_dir, tmp_path, name, kind):
+    """The shared meam/spline files as JSON, types in reverse order; open faces included.
+
+    In Si_1, Ti and TiO the f splines end (value and slope 0) before the cutoff, at
+    3.5 of 4.5 Å and 4.41 of 5.5 Å: the plugin's triplets skip the neighbours beyond,
+    which meam/spline evaluates.
+    """
+    filename, species, elements = POTENTIALS[name]
+    model = read_meam_spline(potentials_dir / filename, species=species)
+    path = tmp_path / "m.json"
+    write_model(model, path)
+    atoms = PARITY_STRUCTURES[name, kind]()
+    theirs = compute_lammps(atoms, "meam/spline", potentials_dir / filename, elements)
+    assert_same(run_snnp(plugin, atoms, path, list(reversed(elements))), theirs, MEAM_KEYS)
 
 
 # --- s-NNP: pair_style snnp equals the ASE calculator ---------------------------------------
