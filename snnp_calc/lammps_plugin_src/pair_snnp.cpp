@@ -11,7 +11,6 @@
 #include "neighbor.h"
 #include "update.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>

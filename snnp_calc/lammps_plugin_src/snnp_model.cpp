@@ -108,23 +108,23 @@ static inline double activate(double z, int kind, double &deriv)
 
 void AtomWork::reserve(int n_neigh, int K_r, int K_t, int mlp_size)
 {
-  const size_t n = std::max(n_neigh, 1);
-  if (species.size() < n) {
-    species.resize(n);
-    triplet.resize(n);
-    r.resize(n);
-    dphi.resize(n);
-    D.resize(3 * n);
-    dE.resize(3 * n);
-    u.resize(3 * n);
+  const size_t cap = std::max(n_neigh, 1);
+  if (species.size() < cap) {
+    species.resize(cap);
+    triplet.resize(cap);
+    r.resize(cap);
+    dphi.resize(cap);
+    D.resize(3 * cap);
+    dE.resize(3 * cap);
+    u.resize(3 * cap);
   }
-  if (drho.size() < n * K_r) drho.resize(n * K_r);
-  if (f.size() < n * K_t) {
-    f.resize(n * K_t);
-    df.resize(n * K_t);
+  if (drho.size() < cap * K_r) drho.resize(cap * K_r);
+  if (f.size() < cap * K_t) {
+    f.resize(cap * K_t);
+    df.resize(cap * K_t);
   }
   // angular values and slopes of every triplet (j < l) of the atom, kept between passes
-  const size_t n_trip = n * (n - 1) / 2;
+  const size_t n_trip = cap * (cap - 1) / 2;
   if (gtab.size() < n_trip * 2 * K_t) gtab.resize(n_trip * 2 * K_t);
   if (G.size() < static_cast<size_t>(K_r + K_t)) {
     G.resize(K_r + K_t);
