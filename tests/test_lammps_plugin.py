@@ -216,6 +216,19 @@ def test_snnp_equals_calculator(plugin, tmp_path, activation, kind):
     assert_parity(ref["virials"].sum(axis=0), ref["virial"], "sum of per-atom virials")
 
 
+@pytest.mark.parametrize("n_rho, n_triplet, pair, hidden", [(3, 0, True, (4,)), (0, 3, False, ()),
+                                                         (2, 2, False, (5, 3))],
+                         ids=["pair-filters-only", "triplets-only-linear", "no-phi"])
+def test_model_shapes(plugin, tmp_path, n_rho, n_triplet, pair, hidden):
+    """No triplet or no pair filters, a linear readout, no pair term."""
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=n_rho, n_triplet=n_triplet,
+                          hidden=hidden, pair=pair, noise=0.1, seed=3)
+    path = tmp_path / "m.json"
+    write_model(model, path)
+    atoms = STRUCTURES["triclinic"]()
+    compare_with_calculator(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
+
+
 def test_conftest_snnp_model_equals_calculator(plugin, snnp_model, tmp_path):
     """The shared 4 + 8 filter, 2 x 16 tanh model on a two-species cubic cell."""
     path = tmp_path / "m.json"
