@@ -29,7 +29,7 @@ one tangent-and-adjoint pass through the network gives.
 import numpy as np
 from numba import njit, prange
 
-from .kernels import activation, atom_terms, pair_index, spline_eval
+from .kernels import activation, atom_terms, pair_index, spline_eval, triplet_range
 
 
 @njit(cache=True, error_model="numpy")
@@ -178,10 +178,16 @@ def atom_gradient(i, ce, j_p, first_n, species_n, delta_pc, dims, tab_sf, tab_si
         rdot_p[p] = rd
         for k in range(K_r):
             Gdot_f[k] += drho_pr[p, k] * rd
+    # triplets beyond the f range are exactly zero, as in atom_terms
+    rt = triplet_range(dims, tab_sf, tab_si, y_m) if K_t > 0 else 0.0
     t = 0
     for jj in range(p0, p1):
+        if r_p[jj] >= rt:
+            continue
         bj = species_n[j_p[jj]]
         for ll in range(p0, jj):
+            if r_p[ll] >= rt:
+                continue
             cos = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
             cd = ((u_pc[ll, 0] * delta_pc[jj, 0] + u_pc[ll, 1] * delta_pc[jj, 1]
                    + u_pc[ll, 2] * delta_pc[jj, 2] - cos * rdot_p[jj]) / r_p[jj]
@@ -232,8 +238,12 @@ def atom_gradient(i, ce, j_p, first_n, species_n, delta_pc, dims, tab_sf, tab_si
             wd_pk[p - p0, k] = 0.0
     t = 0
     for jj in range(p0, p1):
+        if r_p[jj] >= rt:
+            continue
         bj = species_n[j_p[jj]]
         for ll in range(p0, jj):
+            if r_p[ll] >= rt:
+                continue
             cos = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
             s_g = base_g + pair_index(bj, species_n[j_p[ll]], S)
             cd = cdot_t[t]
@@ -250,6 +260,8 @@ def atom_gradient(i, ce, j_p, first_n, species_n, delta_pc, dims, tab_sf, tab_si
                           Bk * fj * fl * cd, tab_sf, tab_si, q_off_s, grad)
             t += 1
     for p in range(p0, p1):
+        if r_p[p] >= rt:
+            continue
         b = species_n[j_p[p]]
         for k in range(K_t):
             basis_add(base_f + k * S + b, r_p[p], wv_pk[p - p0, k], wd_pk[p - p0, k], tab_sf,

@@ -5,7 +5,9 @@ vanish with zero slope at the cutoff:
 
 - pair filter k: a Gaussian bump centred at ``c_k`` (centres spread evenly
   over ``[r_min, cutoff]``) times ``(1 - r/r_c)^3``;
-- triplet radial filter k: a wider bump ``exp(-(r - c_k)^2 / w^2) (1 - r/r_c)^3``;
+- triplet radial filter k: a wider bump ``exp(-(r - c_k)^2 / w^2) (1 - r/r_t)^3``
+  over ``[r_min, r_t]``, with the triplet range ``r_t <= r_c`` (triplets cost
+  the square of the neighbour count, so a shorter range is much cheaper);
 - angular filter k: the Chebyshev polynomial ``T_{k mod 4}(cos theta)``;
 - pair term: a screened repulsion ``A (r_min/r)^4 (1 - r/r_c)^3``.
 
@@ -36,7 +38,7 @@ def _radial(values_at, r_min, cutoff, n_knots):
 
 def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                   n_knots_angular=8, hidden=(32, 32), activation="tanh", pair=True,
-                  readout="mlp", noise=0.0, seed=0):
+                  readout="mlp", noise=0.0, seed=0, triplet_cutoff=None):
     """A smooth s-NNP to start a fit from, or to test with.
 
     Parameters
@@ -46,6 +48,8 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
         Last knot of every radial spline, Å.
     r_min : float
         First radial knot, Å; below it splines continue linearly.
+    triplet_cutoff : float, optional
+        Last knot of the triplet radial filters f, Å (default: ``cutoff``).
     n_rho, n_triplet : int
         Numbers of pair and triplet filters.
     n_knots, n_knots_angular : int
@@ -70,8 +74,12 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
     P = S * (S + 1) // 2
     span = cutoff - r_min
 
-    def fc(r):
-        return np.clip(1.0 - r / cutoff, 0.0, None) ** 3
+    r_t = float(triplet_cutoff or cutoff)
+    if not r_min < r_t <= cutoff:
+        raise ValueError(f"triplet_cutoff must lie in ({r_min}, {cutoff}] Å, got {r_t}")
+
+    def fc(r, rc=cutoff):
+        return np.clip(1.0 - r / rc, 0.0, None) ** 3
 
     def perturb(spline):
         p = spline.params
@@ -79,13 +87,14 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
         p[free] += noise * rng.standard_normal(free.sum()) * (np.abs(p[free]).max() + 1e-3)
         return spline.with_params(p)
 
-    def bump(centre, width):
-        return lambda r: np.exp(-((r - centre) / width) ** 2) * fc(r)
+    def bump(centre, width, rc=cutoff):
+        return lambda r: np.exp(-((r - centre) / width) ** 2) * fc(r, rc)
 
     rho = [[perturb(_radial(bump(r_min + span * (k + 0.5) / max(n_rho, 1), span / max(n_rho, 1)),
                             r_min, cutoff, n_knots)) for _ in range(S)] for k in range(n_rho)]
-    f = [[perturb(_radial(bump(r_min + span * k / max(n_triplet, 1), span / 2), r_min, cutoff,
-                          n_knots)) for _ in range(S)] for k in range(n_triplet)]
+    span_t = r_t - r_min
+    f = [[perturb(_radial(bump(r_min + span_t * k / max(n_triplet, 1), span_t / 2, r_t), r_min,
+                          r_t, n_knots)) for _ in range(S)] for k in range(n_triplet)]
     g = []
     for k in range(n_triplet):
         coeffs = np.zeros(k % 4 + 1)

@@ -207,6 +207,25 @@ def pair_index(b, c, S):
 
 
 @njit(cache=True, error_model="numpy")
+def triplet_range(dims, tab_sf, tab_si, y_m):
+    """Distance (Å) beyond which every triplet radial filter f vanishes identically.
+
+    An f spline that ends with value 0 and end slope 0 is exactly zero past
+    its last knot (linear extension), so triplets need only neighbours closer
+    than the largest such last knot; this is what makes a triplet range
+    shorter than the cutoff cheap. If any f ends otherwise (a LAMMPS file may),
+    the range is infinite: every neighbour within the cutoff counts.
+    """
+    S, K_r, K_t = dims[0], dims[1], dims[2]
+    rt = 0.0
+    for s in range(K_r * S, (K_r + K_t) * S):
+        if y_m[tab_si[s, 0] + tab_si[s, 1] - 1] != 0.0 or tab_sf[s, 4] != 0.0:
+            return np.inf
+        rt = max(rt, tab_sf[s, 0] + tab_sf[s, 2])
+    return rt
+
+
+@njit(cache=True, error_model="numpy")
 def atom_terms(i, j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m, yd_m,
                sizes, w_sw, xoff_sf, xscale_sf, e0_s, R0_s, r_p, u_pc, f_pk, df_pk, drho_pr,
                dphi_p, G_nf, dR_nf, E_n, dE_pc, g_tk, buf_3h):
@@ -218,7 +237,8 @@ def atom_terms(i, j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m
 
     Forces follow the chain rule through the filters (Lenosky et al.,
     MSMSE 8, 825 (2000), eqs. 3-5): with c = u_j . u_l,
-    ``dc/dD_j = (u_l - c u_j) / r_j``.
+    ``dc/dD_j = (u_l - c u_j) / r_j``. Triplets skip neighbours beyond
+    :func:`triplet_range`, whose terms are exactly zero.
     """
     S, K_r, K_t, has_phi = dims[0], dims[1], dims[2], dims[3]
     P = S * (S + 1) // 2
@@ -250,11 +270,16 @@ def atom_terms(i, j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m
             e_pair += 0.5 * v
             dphi_p[p] = 0.5 * d
     G_f = G_nf[i]
+    rt = triplet_range(dims, tab_sf, tab_si, y_m) if K_t > 0 else 0.0
     if K_t > 0:
         t = 0
         for jj in range(p0, p1):
+            if r_p[jj] >= rt:
+                continue
             bj = species_n[j_p[jj]]
             for ll in range(p0, jj):
+                if r_p[ll] >= rt:
+                    continue
                 cos = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
                 s_g = base_g + pair_index(bj, species_n[j_p[ll]], S)
                 for k in range(K_t):
@@ -277,7 +302,11 @@ def atom_terms(i, j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m
         t = 0
         dR_f = dR_nf[i]
         for jj in range(p0, p1):
+            if r_p[jj] >= rt:
+                continue
             for ll in range(p0, jj):
+                if r_p[ll] >= rt:
+                    continue
                 cos = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
                 A_j = 0.0
                 A_l = 0.0

@@ -15,7 +15,7 @@ matrices) and its gradient, exactly: the kernels of
 :mod:`snnp_calc.grad_kernels` return it in local spline coordinates, which
 :class:`ParameterMap` maps to the spline parameters.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ase.units import GPa
@@ -280,3 +280,63 @@ def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None
     grad = pmap.to_parameters(model, grad_cq.sum(axis=0))
     reg_value, reg_grad = _regularisation(model, weights)
     return float(ws.loss_s.sum() + reg_value), grad + reg_grad
+
+
+
+class ResidualProducts:
+    """Products ``J^T u`` of the residuals' Jacobian J with vectors u, at one parameter vector.
+
+    The data part of the loss is ``r . r`` with residuals
+    ``r = sqrt(w) (prediction - reference)`` (energies per atom, force and
+    stress components; the order of :func:`snnp_calc.jacobian.residuals`),
+    and its gradient is ``2 J^T r``. Moving the references so that the
+    residuals become ``u`` turns one gradient evaluation into ``J^T u``.
+    """
+
+    def __init__(self, vector, template, data, weights):
+        self.vector, self.template, self.data = vector, template, data
+        self.weights = replace(weights, smooth=0.0, l2=0.0)
+        self.pmap = ParameterMap(template)
+        self.ws = Workspace(data, template)
+        loss_and_gradient(vector, template, data, self.weights, self.pmap, self.ws)
+        self.E_s, self.F_nc, self.S_sv = self.ws.E_s.copy(), self.ws.F_nc.copy(), self.ws.S_sv.copy()
+        wE, wF, wS = structure_weights(data, self.weights)
+        n_s = np.diff(data.n_off_s)
+        # scales from residual to prediction units; structures of weight 0 keep r = 0
+        self.to_E = np.divide(n_s, np.sqrt(wE), out=np.zeros(len(n_s)), where=wE > 0)
+        sF = np.repeat(np.sqrt(wF), n_s)[:, None]
+        self.to_F = np.divide(1.0, sF, out=np.zeros_like(sF), where=sF > 0)
+        sS = np.sqrt(wS)[:, None]
+        self.to_S = np.divide(1.0, sS, out=np.zeros_like(sS), where=sS > 0)
+
+    def __call__(self, u_s, u_nc, u_sv):
+        """``J^T u`` for energy residuals ``u_s`` (n_s,), forces ``u_nc`` (n, 3), stresses ``u_sv`` (n_s, 6)."""
+        moved = replace(self.data, E_ref_s=self.E_s - self.to_E * u_s,
+                        F_ref_nc=np.ascontiguousarray(self.F_nc - self.to_F * u_nc),
+                        S_ref_sv=np.ascontiguousarray(self.S_sv - self.to_S * u_sv))
+        _, grad = loss_and_gradient(self.vector, self.template, moved, self.weights, self.pmap,
+                                    self.ws)
+        return 0.5 * grad
+
+
+def gauss_newton_diagonal(vector, template, data, weights, n_samples=16, seed=0):
+    """Estimate of ``diag(J^T J)``, J the Jacobian of the loss residuals (free parameters).
+
+    Hutchinson's estimator (Bekas, Kokiopoulou and Saad, Appl. Numer. Math.
+    57, 1214 (2007)): ``E[(J^T u)_m^2] = (J^T J)_mm`` for u with independent
+    ±1 entries. Costs ``n_samples + 1`` gradient evaluations
+    (:class:`ResidualProducts`). Residuals of structures without a stress
+    reference are zero whatever u says.
+
+    Returns
+    -------
+    ndarray, shape (n_free,)
+    """
+    products = ResidualProducts(vector, template, data, weights)
+    rng = np.random.default_rng(seed)
+    diag = np.zeros(len(vector))
+    for _ in range(n_samples):
+        u = [rng.choice((-1.0, 1.0), a.shape) for a in (products.E_s, products.F_nc,
+                                                        products.S_sv)]
+        diag += products(*u) ** 2
+    return diag / n_samples

@@ -34,6 +34,10 @@ PRESETS = {
 }
 
 
+# Default triplet range in units of the median nearest-neighbour distance.
+TRIPLET_RANGE = 1.6
+
+
 def distance_range(frames, cutoff=None):
     """Shortest pair distance and median nearest-neighbour distance (Å) in ``frames``."""
     shortest, nearest = np.inf, []
@@ -81,6 +85,8 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
     if not r_min < cutoff:
         raise ValueError(f"cutoff {cutoff} Å is below the shortest distance in the data")
+    if "triplet_cutoff" not in options:
+        options["triplet_cutoff"] = min(cutoff, round(TRIPLET_RANGE * nearest, 2))
     species = tuple(species or species_of(frames))
     readout = options.pop("readout")
     model = initial_model(species, cutoff, r_min=r_min, readout="mlp", seed=seed,

@@ -29,9 +29,13 @@ def zuo_dir():
 
 @pytest.fixture(scope="session")
 def snnp_model():
-    """Two-species s-NNP, 4 + 8 filters, 2x16 MLP, generic (noisy) smooth filters."""
+    """Two-species s-NNP, 4 + 8 filters, 2x16 MLP, generic (noisy) smooth filters.
+
+    Its triplet filters end at 3.9 Å, before the 4.6 Å cutoff (the short
+    triplet range of the presets); the s-MEAM fixture's do not.
+    """
     return initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=4, n_triplet=8, hidden=(16, 16),
-                         activation="tanh", noise=0.1, seed=7)
+                         activation="tanh", noise=0.1, seed=7, triplet_cutoff=3.9)
 
 
 @pytest.fixture(scope="session")

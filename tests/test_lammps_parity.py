@@ -11,6 +11,7 @@ import pytest
 from ase.build import bulk
 
 from snnp_calc import SNNP, write_model
+from snnp_calc.initial import initial_model
 from snnp_calc.io_meam import read_meam_spline
 from snnp_calc.lammps import compute_lammps, lammps_available
 from snnp_calc.model import select_species
@@ -175,6 +176,21 @@ def test_tio_species_order(need_lammps, potentials_dir, kind, tmp_path):
     write_model(swapped, swapped_file)
     assert read_meam_spline(swapped_file).species == ("O", "Ti")
     compare(read_meam_spline(swapped_file), atoms, swapped_file, ["O", "Ti"])
+
+
+@pytest.mark.parametrize("kind", ["bulk", "triclinic", "small"])
+def test_short_triplet_range_matches_lammps(need_lammps, kind, tmp_path):
+    """f splines that end (with zero value and slope) before the cutoff.
+
+    Our kernels skip neighbours beyond the f range in the triplet loops;
+    LAMMPS evaluates f for every neighbour within the cutoff. They must agree.
+    """
+    model = initial_model(["Mo"], 5.2, r_min=2.0, n_rho=1, n_triplet=1, readout="spline",
+                          noise=0.2, seed=21, triplet_cutoff=3.7)
+    assert max(s.x1 for s in model.f[0]) == 3.7 and model.cutoff == 5.2
+    path = tmp_path / "short.meam.spline"
+    write_model(model, path)
+    compare(read_meam_spline(path), STRUCTURES["Mo", kind](), path, ["Mo"])
 
 
 def test_structures_are_as_described():
