@@ -7,6 +7,7 @@
     snnp fit --train T.xyz [--test V.xyz] [--preset s-nnp|s-meam] [--cutoff R]
              [--config fit.toml] --out MODEL.json [more options: snnp fit -h]
     snnp lammps-plugin build [--out DIR]
+    snnp plot MODEL -o DIR [--data DATA.xyz] [--species El]
 
 Errors in the input (a malformed model file, a frame without energy, an
 element the model lacks) end the command with exit status 2 and a message
@@ -16,6 +17,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -147,6 +149,36 @@ def _fit(args):
             print(f"wrote {path}")
 
 
+def _plot(args):
+    """Figures of a model's filters and readout (and descriptors over --data) as PNGs."""
+    from ase.io import read
+    from ase.io.formats import UnknownFileTypeError
+    from .filter_plots import write_model_plots
+    model = read_model(args.model, species=args.species)
+    images = None
+    if args.data:
+        try:
+            images = read(args.data, ":")
+        except (OSError, ValueError, UnknownFileTypeError) as err:
+            raise ValueError(f"{args.data}: cannot read ({type(err).__name__}: {err})") from err
+        for k, atoms in enumerate(images):
+            try:
+                model.species_indices(atoms.numbers)
+            except ValueError as err:
+                raise ValueError(f"{args.data}:{k}: {err}") from err
+    stem = Path(args.model).name
+    for suffix in (".json", ".meam.spline", ".spline", ".meam"):
+        stem = stem.removesuffix(suffix)
+    try:
+        paths = write_model_plots(model, args.out, images, prefix=f"{stem}-",
+                                  title=model.metadata.get("name", stem))
+    except ImportError as err:
+        print(f"snnp: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+    for path in paths:
+        print(f"wrote {path}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="snnp", description="s-NNP interatomic potentials")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +210,15 @@ def build_parser():
     for name, (kind, text) in FIT_OPTIONS.items():
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
     p.set_defaults(func=_fit)
+    p = sub.add_parser("plot", help="draw a model's filters, readout and (with --data) "
+                                     "descriptor distributions as PNG files")
+    p.add_argument("model")
+    p.add_argument("-o", "--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--data", metavar="DATA.xyz",
+                   help="structures (any ASE format) whose descriptors to histogram; they also "
+                        "set the readout's sweep ranges and held values")
+    p.add_argument("--species", help="element of an old-format meam/spline file")
+    p.set_defaults(func=_plot)
     add_lammps_plugin_cli(sub)
     return parser
 
