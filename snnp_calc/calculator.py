@@ -25,6 +25,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
 from .io import read_model
+from .committee import Committee, evaluate_committee
 from .model import Model
 from .potential import evaluate, voigt
 
@@ -38,9 +39,12 @@ class SNNP(Calculator):
 
     Parameters
     ----------
-    model : Model or str or os.PathLike
-        A model, or the path of a model file (``.json`` or LAMMPS
-        ``meam/spline``), read with :func:`snnp_calc.read_model`.
+    model : Model or Committee or str or os.PathLike
+        A model or committee, or the path of a model file (``.json`` or
+        LAMMPS ``meam/spline``), read with :func:`snnp_calc.read_model`. A
+        committee predicts its members' mean and adds ``energy_std`` (eV),
+        ``energies_std`` (n,) and ``forces_std`` (n, 3) to ``results``
+        (:mod:`snnp_calc.committee`).
     parallel : bool or None
         Use all Numba threads for the atom loop; ``None`` (default) does so
         for 64 atoms or more.
@@ -56,10 +60,14 @@ class SNNP(Calculator):
 
     def __init__(self, model, parallel=None, species=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(model, Model):
+        if not isinstance(model, (Model, Committee)):
             model = read_model(model, species=species)
         self.model = model
         self.parallel = parallel
+        if isinstance(model, Committee):
+            # a committee also reports its members' spread (instance list; the class's stays)
+            self.implemented_properties = (list(SNNP.implemented_properties)
+                                           + ["energy_std", "energies_std", "forces_std"])
 
     def check_state(self, atoms, tol=1e-15):
         """Which of positions, numbers, cell and pbc changed since the last call.
@@ -80,8 +88,9 @@ class SNNP(Calculator):
         atoms = self.atoms
         args = (self.model, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
         parallel = self.parallel is not False and _PARALLEL_LOCK.acquire(blocking=False)
+        run = evaluate_committee if isinstance(self.model, Committee) else evaluate
         try:
-            out = evaluate(*args, parallel=None if parallel and self.parallel is None
+            out = run(*args, parallel=None if parallel and self.parallel is None
                            else bool(parallel))
         finally:
             if parallel:
@@ -90,6 +99,9 @@ class SNNP(Calculator):
         self.results["free_energy"] = out["energy"]
         self.results["energies"] = out["energies"]
         self.results["forces"] = out["forces"]
+        for key in ("energy_std", "energies_std", "forces_std"):
+            if key in out:
+                self.results[key] = out[key]
         if atoms.cell.rank == 3:
             volume = atoms.get_volume()
             self.results["stress"] = voigt(out["virial"]) / volume

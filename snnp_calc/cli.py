@@ -4,8 +4,8 @@
 
     snnp convert IN OUT [--species El] [--style old|new] [--fit-e0 DATA.xyz] [--drop-e0]
     snnp eval MODEL DATA.xyz [--json] [--species El]
-    snnp fit --train T.xyz [--test V.xyz] [--preset s-nnp|s-meam] [--cutoff R]
-             [--config fit.toml] --out MODEL.json [more options: snnp fit -h]
+    snnp fit --train T.xyz [T2.xyz ...] [--test V.xyz] [--preset s-nnp|s-meam] [--cutoff R]
+             [--config fit.toml] [--committee N] --out MODEL.json [more: snnp fit -h]
     snnp lammps-plugin build [--out DIR]
     snnp plot MODEL -o DIR [--data DATA.xyz] [--species El]
 
@@ -24,6 +24,7 @@ import numpy as np
 from .dataset import read_frames
 from .initial import fit_e0
 from .io import read_model, write_model
+from .cli_fit import add_cli as add_fit_cli
 from .lammps_plugin import add_cli as add_lammps_plugin_cli
 from .metrics import error_report, format_report
 
@@ -55,98 +56,6 @@ def _eval(args):
     else:
         print(f"{args.model} on {args.data}: {len(frames)} structures")
         print(format_report(report))
-
-
-FIT_OPTIONS = {
-    # name: (type, help); all may also be given in the TOML file given by --config
-    "preset": (str, "s-nnp (default) or s-meam"),
-    "cutoff": (float, "cutoff, Å (default: 2 x the median nearest-neighbour distance)"),
-    "knots": (int, "knots of each radial spline"),
-    "n_rho": (int, "pair filters"),
-    "n_triplet": (int, "triplet filters"),
-    "hidden": (str, "MLP hidden widths, e.g. 16,16 (empty: linear readout)"),
-    "activation": (str, "tanh, softplus, silu or celu"),
-    "method": (str, "lbfgs (default) or lsq (exact-Jacobian least squares)"),
-    "max_iter": (int, "optimiser iterations at most"),
-    "max_time": (float, "wall-time limit, s"),
-    "validation": (float, "fraction of --train held out for early stopping (default 0.1)"),
-    "patience": (int, "iterations without a better validation loss before stopping"),
-    "seed": (int, "seed of the split and the starting model"),
-    "energy_weight": (float, "loss weight of energies per atom"),
-    "force_weight": (float, "loss weight of force components"),
-    "stress_weight": (float, "loss weight of stress components (GPa)"),
-    "smooth": (float, "weight of the spline smoothness penalty"),
-    "l2": (float, "weight of the L2 penalty on MLP weights"),
-    "checkpoint": (str, "checkpoint file, written atomically during the fit"),
-    "checkpoint_every": (int, "iterations between checkpoints"),
-    "resume": (str, "start from this model or checkpoint instead of a preset"),
-    "plots": (str, "directory for parity plots (needs matplotlib)"),
-}
-
-
-def _fit_settings(args):
-    """Merge the TOML config (if any) with the command line; the command line wins."""
-    settings = {}
-    if args.config:
-        import tomllib
-        with open(args.config, "rb") as fh:
-            settings = tomllib.load(fh)
-        unknown = sorted(set(settings) - set(FIT_OPTIONS) - {"train", "test", "out",
-                                                              "config_weights"})
-        if unknown:
-            raise ValueError(f"{args.config}: unknown key(s) {', '.join(unknown)}")
-    for name in FIT_OPTIONS:
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
-    for name in ("train", "test", "out"):
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
-    for name in ("train", "out"):
-        if name not in settings:
-            raise ValueError(f"--{name} is required (on the command line or in --config)")
-    return settings
-
-
-def _fit(args):
-    from .fitting import fit
-    from .loss import LossWeights
-    s = _fit_settings(args)
-    defaults = LossWeights()
-    weights = LossWeights(energy=s.get("energy_weight", defaults.energy),
-                          forces=s.get("force_weight", defaults.forces),
-                          stress=s.get("stress_weight", defaults.stress),
-                          smooth=s.get("smooth", defaults.smooth), l2=s.get("l2", defaults.l2),
-                          config_types=dict(s.get("config_weights", {})))
-    preset_options = {}
-    for key, name in (("knots", "n_knots"), ("n_rho", "n_rho"), ("n_triplet", "n_triplet"),
-                      ("activation", "activation")):
-        if key in s:
-            preset_options[name] = s[key]
-    if "hidden" in s:
-        hidden = s["hidden"]
-        preset_options["hidden"] = tuple(int(h) for h in (
-            hidden.split(",") if isinstance(hidden, str) and hidden else hidden or ()))
-    start = read_model(s["resume"]) if "resume" in s else s.get("preset", "s-nnp")
-    model, report = fit(start, s["train"], s.get("test"), weights=weights,
-                        method=s.get("method", "lbfgs"), max_iter=s.get("max_iter", 2000),
-                        max_time=s.get("max_time"), validation=s.get("validation", 0.1),
-                        patience=s.get("patience", 200), seed=s.get("seed", 0),
-                        cutoff=s.get("cutoff"), checkpoint=s.get("checkpoint"),
-                        checkpoint_every=s.get("checkpoint_every", 25),
-                        progress=lambda line: print(line, flush=True), **preset_options)
-    meta = dict(model.metadata, command=args.command_line,
-                training_data=str(s["train"]))
-    model = dataclasses.replace(model, metadata=meta)
-    write_model(model, s["out"])
-    print(f"wrote {s['out']}")
-    if "plots" in s:
-        from .dataset import read_frames as frames_of
-        from .plots import parity_plots
-        sets = {"train": frames_of(s["train"])}
-        if s.get("test"):
-            sets["test"] = frames_of(s["test"])
-        for path in parity_plots(model, sets, s["plots"]):
-            print(f"wrote {path}")
 
 
 def _plot(args):
@@ -202,14 +111,7 @@ def build_parser():
                         "n_structures")
     p.add_argument("--species", help="element of an old-format meam/spline file")
     p.set_defaults(func=_eval)
-    p = sub.add_parser("fit", help="fit a model to extended-XYZ reference data")
-    p.add_argument("--train", help="training data (extended XYZ)")
-    p.add_argument("--test", help="test data, only reported")
-    p.add_argument("--out", help="output model (JSON, or .meam.spline for s-meam)")
-    p.add_argument("--config", help="TOML file with any of the options below")
-    for name, (kind, text) in FIT_OPTIONS.items():
-        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=text)
-    p.set_defaults(func=_fit)
+    add_fit_cli(sub)
     p = sub.add_parser("plot", help="draw a model's filters, readout and (with --data) "
                                      "descriptor distributions as PNG files")
     p.add_argument("model")

@@ -28,12 +28,13 @@ import numpy as np
 from scipy.optimize import least_squares, minimize
 
 from .dataset import read_frames
-from .io import write_model
+from .io import read_model, write_model
 from .linear_start import linear_start
 from .loss import (LossWeights, ParameterMap, Workspace, gauss_newton_diagonal,
                    loss_and_gradient, pack_frames)
 from .metrics import error_report, format_report
 from .model import Model
+from .parameters import Reparametrisation, share_filters as share
 from .presets import preset_model
 
 
@@ -122,7 +123,8 @@ class _Tracker:
 
 def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_iter=2000,
         max_time=None, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
-        checkpoint_every=25, progress=print, **preset_options):
+        checkpoint_every=25, progress=print, freeze=(), share_filters=False, init_filters=None,
+        bootstrap=False, **preset_options):
     """Fit an s-NNP to reference data.
 
     Parameters
@@ -130,8 +132,8 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
     model_or_preset : Model or {"s-nnp", "s-meam"}
         A starting model (e.g. a checkpoint, to resume) or a preset name,
         built from the training data by :func:`snnp_calc.presets.preset_model`.
-    train, test : str or list of Frame
-        Extended-XYZ paths or frames; ``test`` is only reported.
+    train, test : str, list of str or list of Frame
+        Extended-XYZ path(s) or frames; ``test`` is only reported.
     weights : LossWeights, optional
     method : {"lbfgs", "lsq"}
     max_iter : int
@@ -150,6 +152,17 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
         Path of the checkpoint written every ``checkpoint_every`` iterations.
     progress : callable or None
         Receives one line of text per iteration.
+    freeze : sequence of str
+        Parameter groups held at their starting values
+        (:data:`snnp_calc.parameters.GROUPS`, e.g. ``("filters",)``).
+    share_filters : bool
+        One set of filters for all neighbour species (per-species readouts),
+        e.g. to fit several elements' data jointly.
+    init_filters : Model or str, optional
+        Take the filters (and cutoff) of this model for a preset's start.
+    bootstrap : bool
+        Fit to a resample (with replacement, drawn with ``seed``) of the
+        training frames left after the validation split (committee members).
     **preset_options
         Passed to :func:`snnp_calc.presets.preset_model` (``n_rho``, ``hidden``, ...).
 
@@ -164,23 +177,25 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
         loss of the returned model, or training loss without validation).
     """
     say = progress or (lambda line: None)
-    train_frames = read_frames(train) if isinstance(train, (str, bytes)) or hasattr(
-        train, "__fspath__") else list(train)
-    test_frames = None
-    if test is not None:
-        test_frames = read_frames(test) if isinstance(test, (str, bytes)) or hasattr(
-            test, "__fspath__") else list(test)
+    train_frames = _frames(train)
+    test_frames = _frames(test) if test is not None else None
     fit_frames, val_frames = split_frames(train_frames, validation, seed)
+    if bootstrap:
+        draw = np.random.default_rng([seed, 1]).integers(0, len(fit_frames), len(fit_frames))
+        fit_frames = [fit_frames[k] for k in draw]
     weights = weights or LossWeights()
     if isinstance(model_or_preset, Model):
-        model = model_or_preset
+        model = share(model_or_preset) if share_filters else model_or_preset
     else:
+        if isinstance(init_filters, (str, bytes)) or hasattr(init_filters, "__fspath__"):
+            init_filters = read_model(init_filters)
         model = preset_model(model_or_preset, fit_frames, cutoff=cutoff, seed=seed,
-                             **preset_options)
+                             filters_from=init_filters, shared=share_filters, **preset_options)
         model = linear_start(model, fit_frames, weights)
+    reparam = Reparametrisation(model, freeze, share_filters)
     data = pack_frames(fit_frames, model.species, model.cutoff)
     val_set = pack_frames(val_frames, model.species, model.cutoff) if val_frames else None
-    say(f"fitting {len(model.to_vector())} parameters on {len(fit_frames)} structures "
+    say(f"fitting {reparam.n} parameters on {len(fit_frames)} structures "
         f"({len(data.species_n)} atoms), validating on {len(val_frames)}; "
         f"cutoff {model.cutoff:g} Å, method {method}")
     tracker = _Tracker(model, val_set, weights, max_iter, patience, checkpoint,
@@ -189,9 +204,9 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
     stopped = "converged"
     try:
         if method == "lbfgs":
-            stopped = _run_lbfgs(model, data, weights, tracker, seed=seed)
+            stopped = _run_lbfgs(model, reparam, data, weights, tracker, seed=seed)
         elif method == "lsq":
-            stopped = _run_lsq(model, data, weights, tracker)
+            stopped = _run_lsq(model, reparam, data, weights, tracker)
         else:
             raise ValueError(f"unknown method {method!r}; expected 'lbfgs' or 'lsq'")
     except _Stop as stop:
@@ -214,7 +229,8 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
             say(f"\n{name} errors:\n{format_report(report[name])}")
     meta = dict(best.metadata, fit=dict(
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        method=method, seed=seed, weights=dataclasses.asdict(weights),
+        method=method, seed=seed, weights=dataclasses.asdict(weights), freeze=list(freeze),
+        share_filters=bool(share_filters), bootstrap=bool(bootstrap),
         n_train=len(fit_frames), n_validation=len(val_frames),
         **{k: report[k] for k in ("iterations", "seconds", "stopped", "best_iteration",
                                   "best_loss")},
@@ -224,60 +240,78 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
     return best, report
 
 
-def _run_lbfgs(model, data, weights, tracker, rescale_every=200, seed=0):
+def _run_lbfgs(model, reparam, data, weights, tracker, rescale_every=200, seed=0):
     """L-BFGS-B on diagonally preconditioned parameters, restarted with fresh scales.
 
     The parameters span many orders of magnitude in their effect on the
     residuals (spline knots of a filter against weights of a hidden layer),
-    which makes plain L-BFGS crawl. It runs on ``z`` with
-    ``x = x_start + scale * z`` and ``scale = 1/sqrt(diag(J^T J))``, the
-    Gauss-Newton diagonal (:func:`snnp_calc.loss.gauss_newton_diagonal`),
-    i.e. Jacobi preconditioning; every ``rescale_every`` iterations the scales
-    are re-estimated at the current point and L-BFGS restarts from there.
-    On Mo (s-nnp preset) this reached in 1000 iterations a loss 40 % below
-    that of 1100 unpreconditioned ones.
+    which makes plain L-BFGS crawl. It runs on ``y`` with
+    ``z = z_start + scale * y`` (z: the fitted parameters of ``reparam``) and
+    ``scale = 1/sqrt(diag(J^T J))``, the Gauss-Newton diagonal
+    (:func:`snnp_calc.loss.gauss_newton_diagonal`), i.e. Jacobi
+    preconditioning; every ``rescale_every`` iterations the scales are
+    re-estimated at the current point and L-BFGS restarts from there. On Mo
+    (s-nnp preset) this reached in 1000 iterations a loss 40 % below that of
+    1100 unpreconditioned ones, and halved the test force error.
     """
     pmap, ws = ParameterMap(model), Workspace(data, model)
     last = {}
-    x = model.to_vector()
+    z = reparam.start()
     for restart in itertools.count():
-        diag = gauss_newton_diagonal(x, model, data, weights, seed=seed + restart)
+        diag = gauss_newton_diagonal(reparam.full(z), model, data, weights,
+                                     seed=seed + restart, reduce=reparam.reduce)
         positive = diag[diag > 0]
         # parameters without effect yet (units behind zero weights) get a typical scale
         floor = 1e-3 * np.median(positive) if len(positive) else 1.0
         scale = 1.0 / np.sqrt(diag + floor)
-        x_start = x
+        z_start = z
 
-        def fun(z):
-            loss, grad = loss_and_gradient(x_start + scale * z, model, data, weights, pmap, ws)
+        def fun(y):
+            loss, grad = loss_and_gradient(reparam.full(z_start + scale * y), model, data,
+                                           weights, pmap, ws)
             last.update(loss=loss, rmse=_rmse(ws, data))
-            return loss, grad * scale
+            return loss, reparam.reduce(grad) * scale
 
         def callback(intermediate_result):
-            tracker(x_start + scale * intermediate_result.x, last["loss"], last["rmse"])
+            tracker(reparam.full(z_start + scale * intermediate_result.x), last["loss"],
+                    last["rmse"])
 
-        result = minimize(fun, np.zeros_like(x), jac=True, method="L-BFGS-B", callback=callback,
+        result = minimize(fun, np.zeros_like(z), jac=True, method="L-BFGS-B", callback=callback,
                           options=dict(maxiter=rescale_every, maxcor=30, ftol=0.0, gtol=1e-12,
                                        maxfun=10 * rescale_every + 100))
-        x = x_start + scale * result.x
+        z = z_start + scale * result.x
         if result.nit <= 1:
             # converged: no progress even right after a restart
             return str(result.message)
 
 
-def _run_lsq(model, data, weights, tracker):
+def _run_lsq(model, reparam, data, weights, tracker):
     from .jacobian import residuals, residuals_and_jacobian
     pmap, ws = ParameterMap(model), Workspace(data, model)
+    T = reparam.matrix()
 
-    def fun(x):
-        return residuals(x, model, data, weights, pmap, ws)
+    def fun(z):
+        return residuals(reparam.full(z), model, data, weights, pmap, ws)
 
-    def jac(x):
+    def jac(z):
+        x = reparam.full(z)
         r, J = residuals_and_jacobian(x, model, data, weights)
         tracker(x, float(r @ r), _rmse(ws, data))
-        return J
+        return J @ T
 
-    result = least_squares(fun, model.to_vector(), jac=jac, method="trf", x_scale="jac",
+    result = least_squares(fun, reparam.start(), jac=jac, method="trf", x_scale="jac",
                            max_nfev=10 * tracker.max_iter + 10, xtol=1e-15, ftol=1e-15,
                            gtol=1e-15)
     return str(result.message)
+
+
+def _frames(source):
+    """Frames from a path, a list of paths, or a list of frames."""
+    def is_path(x):
+        return isinstance(x, (str, bytes)) or hasattr(x, "__fspath__")
+    if is_path(source):
+        return read_frames(source)
+    source = list(source)
+    if source and all(is_path(x) for x in source):
+        return [frame for path in source for frame in read_frames(path)]
+    return source

@@ -38,7 +38,7 @@ def file_format(path, format=None):
 
 
 def read_model(path, format=None, species=None):
-    """Read a model file (JSON or LAMMPS meam/spline).
+    """Read a model file (JSON or LAMMPS meam/spline); a committee file gives a Committee.
 
     Parameters
     ----------
@@ -55,26 +55,34 @@ def read_model(path, format=None, species=None):
     ModelFileError
         If the file is malformed; the message names file, line or key and token.
     """
-    from . import io_json, io_meam
+    from . import committee, io_json, io_meam
     if file_format(path, format) == "json":
         if species is not None:
             raise ValueError("species= applies to meam/spline files only; a JSON model "
                              "names its species")
-        return io_json.read_json(path)
+        document = io_json.parse(io_json.read_text(path), str(path))
+        if isinstance(document, dict) and document.get("format") == committee.FORMAT:
+            return committee.from_dict(document, str(path))
+        return io_json.from_dict(document, str(path))
     return io_meam.read_meam_spline(path, species=species)
 
 
 def write_model(model, path, format=None, style="new"):
     """Write ``model`` to ``path`` atomically (JSON, or meam/spline for s-MEAM models).
 
+    ``model`` may be a :class:`~snnp_calc.committee.Committee` (JSON only).
+
     ``style`` (``"new"`` or ``"old"``) selects the meam/spline layout; the old
     one holds a single species (see :func:`snnp_calc.io_meam.dumps`).
     """
-    from . import io_json, io_meam
+    from . import committee, io_json, io_meam
     if file_format(path, format) == "json":
         if style != "new":
             raise ValueError(f"style={style!r} applies to meam/spline files only")
-        text = io_json.dumps(model)
+        text = (committee.dumps(model) if isinstance(model, committee.Committee)
+                else io_json.dumps(model))
+    elif isinstance(model, committee.Committee):
+        raise ValueError(f"{path}: a committee can only be written as JSON")
     else:
         text = io_meam.dumps(model, style=style)
     atomic_write_text(path, text)

@@ -106,7 +106,12 @@ def dumps(model):
         If the metadata holds values JSON cannot represent (NaN, non-string
         keys, arbitrary objects); the message names the key path.
     """
-    return _emit(to_dict(model), "", 0) + "\n"
+    return dumps_document(to_dict(model))
+
+
+def dumps_document(d):
+    """Text of a document of plain Python objects, in this module's layout."""
+    return _emit(d, "", 0) + "\n"
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -394,15 +399,19 @@ def from_dict(d, source="<dict>"):
     return model
 
 
-def loads(text, source="<string>"):
-    """Parse model file text; ``source`` names it in error messages (see :func:`from_dict`)."""
+def parse(text, source="<string>"):
+    """The document in JSON ``text``, not yet checked (``NaN`` tokens kept for :func:`from_dict`)."""
     try:
-        d = json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_Constant)
+        return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_Constant)
     except json.JSONDecodeError as err:
         raise ModelFileError(f"{source}:{err.lineno}:{err.colno}: {err.msg}") from err
     except ValueError as err:  # e.g. an integer literal beyond int_max_str_digits
         raise ModelFileError(f"{source}: {err}") from err
-    return from_dict(d, source)
+
+
+def loads(text, source="<string>"):
+    """Parse model file text; ``source`` names it in error messages (see :func:`from_dict`)."""
+    return from_dict(parse(text, source), source)
 
 
 def read_json(path):
@@ -422,10 +431,14 @@ def read_json(path):
         If the file is not UTF-8, not JSON (message ``file:line:column``) or not a
         valid model document (message names the key path).
     """
+    return loads(read_text(path), str(path))
+
+
+def read_text(path):
+    """The UTF-8 text of ``path``; :class:`~snnp_calc.io.ModelFileError` names a bad byte."""
     with open(path, "rb") as fh:
         raw = fh.read()
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ModelFileError(f"{path}: byte {err.start}: not UTF-8 text") from err
-    return loads(text, str(path))

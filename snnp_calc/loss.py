@@ -22,7 +22,7 @@ from ase.units import GPa
 from matscipy.neighbours import neighbour_list
 
 from . import grad_kernels, kernels
-from .model import MLPReadout, SplineReadout
+from .model import MLPReadout
 from .potential import MIN_DISTANCE, neighbour_cell
 from .splines import second_derivatives
 
@@ -319,24 +319,27 @@ class ResidualProducts:
         return 0.5 * grad
 
 
-def gauss_newton_diagonal(vector, template, data, weights, n_samples=16, seed=0):
+def gauss_newton_diagonal(vector, template, data, weights, n_samples=16, seed=0, reduce=None):
     """Estimate of ``diag(J^T J)``, J the Jacobian of the loss residuals (free parameters).
 
     Hutchinson's estimator (Bekas, Kokiopoulou and Saad, Appl. Numer. Math.
     57, 1214 (2007)): ``E[(J^T u)_m^2] = (J^T J)_mm`` for u with independent
     ±1 entries. Costs ``n_samples + 1`` gradient evaluations
     (:class:`ResidualProducts`). Residuals of structures without a stress
-    reference are zero whatever u says.
+    reference are zero whatever u says. ``reduce`` maps a gradient to fewer
+    parameters (:meth:`snnp_calc.parameters.Reparametrisation.reduce`): the
+    diagonal is then that of ``(J T)^T (J T)``, T the map's matrix.
 
     Returns
     -------
-    ndarray, shape (n_free,)
+    ndarray, shape (n_free,) or as ``reduce`` returns
     """
     products = ResidualProducts(vector, template, data, weights)
     rng = np.random.default_rng(seed)
-    diag = np.zeros(len(vector))
+    reduce = reduce or (lambda grad: grad)
+    diag = 0.0
     for _ in range(n_samples):
         u = [rng.choice((-1.0, 1.0), a.shape) for a in (products.E_s, products.F_nc,
                                                         products.S_sv)]
-        diag += products(*u) ** 2
+        diag = diag + reduce(products(*u)) ** 2
     return diag / n_samples

@@ -11,17 +11,19 @@ from .potential import evaluate, voigt
 
 
 def predict(model, frames):
-    """Model energies, forces and stresses for each frame.
+    """Model (or committee mean) energies, forces and stresses for each frame.
 
     Returns
     -------
     list of dict
         ``energy`` (eV), ``forces`` (n, 3) eV/Å, ``stress`` (6,) eV/Å³ or None.
     """
+    from .committee import Committee, evaluate_committee
+    run = evaluate_committee if isinstance(model, Committee) else evaluate
     out = []
     for frame in frames:
         a = frame.atoms
-        r = evaluate(model, a.numbers, a.positions, a.cell.array, a.pbc)
+        r = run(model, a.numbers, a.positions, a.cell.array, a.pbc)
         stress = None
         if a.cell.rank == 3:
             stress = voigt(r["virial"]) / a.get_volume()

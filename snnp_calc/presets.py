@@ -23,6 +23,7 @@ from matscipy.neighbours import neighbour_list
 
 from .initial import fit_e0, initial_model
 from .model import MLPReadout, Model, SplineReadout
+from .parameters import share_filters
 from .potential import evaluate, neighbour_cell
 from .splines import Spline
 
@@ -61,7 +62,8 @@ def species_of(frames):
     return sorted({s for f in frames for s in f.atoms.get_chemical_symbols()})
 
 
-def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
+def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=None,
+                 shared=False, **overrides):
     """A starting model of preset ``name`` for ``frames``.
 
     Parameters
@@ -69,10 +71,18 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
     name : {"s-meam", "s-nnp"}
     frames : list of Frame
     cutoff : float, optional
-        Å; default 2 x the median nearest-neighbour distance.
+        Å; default 2 x the median nearest-neighbour distance, or the cutoff
+        of ``filters_from``.
     species : sequence of str, optional
         Default: the elements in ``frames``.
     seed : int
+    filters_from : Model, optional
+        Take the pair and triplet filters of this model (transfer to new
+        data); its filters must be the same for every neighbour species (one
+        species, or shared filters), and they are used for every species here.
+    shared : bool
+        Make every filter the same for all neighbour species
+        (:func:`snnp_calc.parameters.share_filters`).
     **overrides
         Any argument of :func:`snnp_calc.initial.initial_model` (``n_rho``,
         ``n_triplet``, ``n_knots``, ``hidden``, ``activation``, ...).
@@ -81,6 +91,9 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
         raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
     options = dict(PRESETS[name], **overrides)
     shortest, nearest = distance_range(frames)
+    if filters_from is not None:
+        options.update(n_rho=len(filters_from.rho), n_triplet=len(filters_from.f))
+        cutoff = cutoff or max(s.x1 for row in filters_from.rho + filters_from.f for s in row)
     cutoff = float(cutoff) if cutoff else round(2.0 * nearest, 2)
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
     if not r_min < cutoff:
@@ -92,6 +105,10 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
     model = initial_model(species, cutoff, r_min=r_min, readout="mlp", seed=seed,
                           **{k: v for k, v in options.items() if k != "hidden"},
                           hidden=options["hidden"] if readout == "mlp" else ())
+    if filters_from is not None:
+        model = _with_filters(model, filters_from)
+    if shared:
+        model = share_filters(model)
     G_nf, species_n = _descriptors(model, frames)
     if readout == "spline":
         model = _with_embedding(model, G_nf, options["n_knots"])
@@ -100,7 +117,29 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, **overrides):
     model = fit_e0(model, frames)
     meta = dict(preset=name, cutoff=cutoff, r_min=r_min, options={
         k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}, seed=seed)
+    if filters_from is not None:
+        meta["filters_from"] = dict(species=list(filters_from.species),
+                                    metadata=filters_from.metadata)
+    if shared:
+        meta["shared_filters"] = True
     return dataclasses.replace(model, metadata=meta)
+
+
+def _with_filters(model, source):
+    """``model`` with the rho, f and g filters of ``source`` for every neighbour species."""
+    try:
+        one = share_filters(source)
+    except ValueError as exc:
+        raise ValueError(f"filters to take over must be one set for all neighbour species: "
+                         f"{exc}") from None
+    if not one.equals(source):
+        raise ValueError("filters to take over must be the same for every neighbour species "
+                         f"(a one-species model or shared filters); {source.species} has "
+                         "different ones")
+    S, P = model.n_species, model.n_species * (model.n_species + 1) // 2
+    return dataclasses.replace(model, rho=[[row[0]] * S for row in source.rho],
+                               f=[[row[0]] * S for row in source.f],
+                               g=[[row[0]] * P for row in source.g])
 
 
 def _descriptors(model, frames):

@@ -133,3 +133,40 @@ def test_convert_drop_e0_for_lammps(smeam_model, tmp_path, capsys):
     np.testing.assert_array_equal(back.e0, [0.0, 0.0])
     assert "dropped e0 (eV/atom): Mo 0.5, Ni -1.25" in back.metadata["comment"]
     np.testing.assert_array_equal(back.to_vector()[:-2], shifted.to_vector()[:-2])
+
+
+def test_fit_command_shared_filters_committee_and_freeze(reference_xyz, tmp_path, capsys):
+    """Several training files with shared filters; a committee; frozen transferred filters."""
+    from snnp_calc import Committee
+    path, _ = reference_xyz
+    small = ["--n-rho", "2", "--n-triplet", "1", "--hidden", "3", "--knots", "6",
+             "--max-iter", "3", "--validation", "0"]
+    shared = tmp_path / "shared.json"
+    assert main(["fit", "--train", str(path), str(path), "--share-filters", "--out", str(shared)]
+                + small) == 0
+    model = read_model(shared)
+    assert model.metadata["training_data"] == [str(path), str(path)]
+    assert model.metadata["fit"]["n_train"] == 8 and model.metadata["shared_filters"]
+    committee = tmp_path / "committee.json"
+    assert main(["fit", "--train", str(path), "--committee", "2", "--out", str(committee)]
+                + small) == 0
+    assert isinstance(read_model(committee), Committee)
+    frozen = tmp_path / "frozen.json"
+    assert main(["fit", "--train", str(path), "--init-filters", str(shared), "--freeze",
+                 "filters", "--out", str(frozen)] + small) == 0
+    again = read_model(frozen)
+    for rows_a, rows_b in ((again.rho, model.rho), (again.f, model.f), (again.g, model.g)):
+        for row_a, row_b in zip(rows_a, rows_b):
+            assert all(a.equals(b) for a, b in zip(row_a, row_b))
+    assert main(["fit", "--train", str(path), "--freeze", "filterz", "--out",
+                 str(tmp_path / "x.json")] + small) == 2
+    assert "unknown parameter group(s) filterz" in capsys.readouterr().err
+
+
+def test_fit_config_values_are_type_checked(reference_xyz, tmp_path, capsys):
+    path, _ = reference_xyz
+    config = tmp_path / "fit.toml"
+    config.write_text('n_rho = "two"\n')
+    assert main(["fit", "--train", str(path), "--out", str(tmp_path / "x.json"),
+                 "--config", str(config)]) == 2
+    assert "fit.toml: n_rho: expected int, got 'two'" in capsys.readouterr().err

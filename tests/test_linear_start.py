@@ -11,7 +11,6 @@ from snnp_calc.initial import initial_model
 from snnp_calc.linear_start import linear_start
 from snnp_calc.loss import LossWeights
 from snnp_calc.metrics import predict
-from snnp_calc.model import MLPReadout
 
 
 def frames_of(model, n=6):
