@@ -13,6 +13,7 @@ activation (``tanh(εu) ≈ εu``), for a spline readout as a linear U.
 import dataclasses
 
 import numpy as np
+from .kernels import ACTIVATIONS, mlp_eval
 from .loss import frame_weights
 from .metrics import predict
 from .model import MLPReadout, Model, SplineReadout
@@ -121,7 +122,9 @@ def _linear_regime_mlp(ro, c_sk, eps=0.02):
     the constant cancels in ``N(G) - N(0)``. Hidden unit 0 of every layer gets
     ``tanh(eps u)`` of the previous carrier; the output divides the eps back out.
     The remaining weights are kept (small random values break the symmetry).
-    This is exact to O(eps^2) for tanh and celu, whose slope at 0 is 1.
+    The output weight divides out the carrier chain's slope at x = 0 (1/eps
+    for tanh and celu, whose slope at 0 is 1; other activations operate at
+    sigma(0) != 0 with other slopes), so the result is exact to O(eps^2).
     """
     weights = []
     for a, layers in enumerate(ro.weights):
@@ -144,7 +147,19 @@ def _linear_regime_mlp(ro, c_sk, eps=0.02):
                 layers[2 * l + 1][0] = 0.0
             W = layers[-2]
             W[0, :] = 0.0
-            W[0, 0] = 1.0 / gain
+            W[0, 0] = 1.0
             layers[-1][0] = 0.0
+            slope = _input_gradient(layers, ro) @ u / (u @ u)
+            W[0, 0] = 1.0 / slope
         weights.append(layers)
     return MLPReadout(ro.activation, ro.hidden, weights, ro.offset, ro.scale)
+
+
+def _input_gradient(layers, ro):
+    """dN/dx at x = 0 of the network with ``layers`` (the project's kernel)."""
+    sizes = np.array(ro.sizes, np.int64)
+    w = np.concatenate([np.asarray(v).reshape(-1) for v in layers])
+    grad = np.zeros(sizes[0])
+    mlp_eval(np.zeros(sizes[0]), w, sizes, ACTIVATIONS.index(ro.activation), grad,
+             np.zeros((3, sizes.sum())))
+    return grad

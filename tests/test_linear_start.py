@@ -25,15 +25,16 @@ def frames_of(model, n=6):
     return out
 
 
-@pytest.mark.parametrize("hidden", [(), (6, 5)])
-def test_linear_truth_is_recovered(hidden):
+@pytest.mark.parametrize("hidden, activation", [((), "tanh"), ((6, 5), "tanh"),
+                                                ((6, 5), "softplus"), ((4,), "silu")])
+def test_linear_truth_is_recovered(hidden, activation):
     truth = initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=2, hidden=(),
                           noise=0.05, seed=8)
     truth = dataclasses.replace(truth, e0=np.array([-3.0, -2.0]))
     frames = frames_of(truth)
     # the same filters, a readout of any width, and nothing else known
     start = initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=2, hidden=hidden,
-                          noise=0.05, seed=8)
+                          activation=activation, noise=0.05, seed=8)
     zero_phi = [s.with_params(np.zeros(s.n_knots + 2)) for s in start.phi]
     start = dataclasses.replace(start, phi=tuple(zero_phi))
     fitted = linear_start(start, frames, LossWeights(energy=1.0, forces=1.0, stress=1.0))
