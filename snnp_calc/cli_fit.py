@@ -40,6 +40,11 @@ FIT_OPTIONS = {
     "init_filters": (str, "start from the filters (and cutoff) of this model"),
     "freeze": (str, "parameter groups to hold fixed, comma-separated: filters, rho, f, g, "
                     "pair, readout, e0"),
+    "constraints": (str, "physical constraints, comma-separated: repulsive-core (pair term "
+                         "rising towards r = 0), convex-readout (softplus or celu MLP convex "
+                         "in its inputs)"),
+    "core_radius": (float, "repulsive-core: constrain the pair term up to this distance, Å "
+                           "(default: the shortest distance in the training data)"),
     "committee": (int, "fit this many models (seeds seed, seed+1, ...; bootstrap resamples) "
                        "and write them as one committee"),
 }
@@ -82,7 +87,7 @@ def settings_of(args):
             ok = {float: isinstance(value, (int, float)) and not isinstance(value, bool),
                   int: isinstance(value, int) and not isinstance(value, bool),
                   bool: isinstance(value, bool),
-                  str: isinstance(value, (str, list) if name in ("hidden", "freeze")
+                  str: isinstance(value, (str, list) if name in ("hidden", "freeze", "constraints")
                                   else str)}.get(kind, True)
             if not ok:
                 raise ValueError(f"{args.config}: {name}: expected {kind.__name__}, got "
@@ -128,7 +133,8 @@ def run(args):
         patience=s.get("patience", 200), seed=s.get("seed", 0), cutoff=s.get("cutoff"),
         checkpoint=s.get("checkpoint"), checkpoint_every=s.get("checkpoint_every", 25),
         progress=lambda line: print(line, flush=True), freeze=_list(s.get("freeze", ())),
-        share_filters=bool(s.get("share_filters", False)), init_filters=s.get("init_filters"))
+        share_filters=bool(s.get("share_filters", False)), init_filters=s.get("init_filters"),
+        constraints=_list(s.get("constraints", ())), core_radius=s.get("core_radius"))
     if s.get("committee"):
         model, _ = fit_committee(s["committee"], start, train, s.get("test"), **options)
     else:

@@ -35,7 +35,7 @@ from .loss import (LossWeights, ParameterMap, Workspace, gauss_newton_diagonal,
 from .metrics import error_report, format_report
 from .model import Model
 from .parameters import Reparametrisation, share_filters as share
-from .presets import preset_model
+from .presets import distance_range, preset_model
 
 
 class _Stop(Exception):
@@ -124,7 +124,7 @@ class _Tracker:
 def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_iter=2000,
         max_time=None, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
         checkpoint_every=25, progress=print, freeze=(), share_filters=False, init_filters=None,
-        bootstrap=False, **preset_options):
+        bootstrap=False, constraints=(), core_radius=None, **preset_options):
     """Fit an s-NNP to reference data.
 
     Parameters
@@ -163,6 +163,13 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
     bootstrap : bool
         Fit to a resample (with replacement, drawn with ``seed``) of the
         training frames left after the validation split (committee members).
+    constraints : sequence of str
+        Physical constraints, kept exactly (bounds of the optimiser):
+        ``"repulsive-core"`` (the pair term rises monotonically towards r = 0
+        below ``core_radius``) and ``"convex-readout"`` (the network is convex
+        in its inputs); see :func:`snnp_calc.parameters.constraint_columns`.
+    core_radius : float, optional
+        Å; default: the shortest interatomic distance in the training data.
     **preset_options
         Passed to :func:`snnp_calc.presets.preset_model` (``n_rho``, ``hidden``, ...).
 
@@ -192,7 +199,12 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
         model = preset_model(model_or_preset, fit_frames, cutoff=cutoff, seed=seed,
                              filters_from=init_filters, shared=share_filters, **preset_options)
         model = linear_start(model, fit_frames, weights)
-    reparam = Reparametrisation(model, freeze, share_filters)
+    if "repulsive-core" in constraints and core_radius is None:
+        core_radius = distance_range(fit_frames)[0]
+    reparam = Reparametrisation(model, freeze, share_filters, constraints, core_radius)
+    if constraints:
+        # the start, moved onto the constraints, competes as the best model so far
+        model = model.from_vector(reparam.full(reparam.start()))
     data = pack_frames(fit_frames, model.species, model.cutoff)
     val_set = pack_frames(val_frames, model.species, model.cutoff) if val_frames else None
     say(f"fitting {reparam.n} parameters on {len(fit_frames)} structures "
@@ -230,6 +242,7 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
     meta = dict(best.metadata, fit=dict(
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         method=method, seed=seed, weights=dataclasses.asdict(weights), freeze=list(freeze),
+        constraints=list(constraints), core_radius=core_radius,
         share_filters=bool(share_filters), bootstrap=bool(bootstrap),
         n_train=len(fit_frames), n_validation=len(val_frames),
         **{k: report[k] for k in ("iterations", "seconds", "stopped", "best_iteration",
@@ -276,9 +289,11 @@ def _run_lbfgs(model, reparam, data, weights, tracker, rescale_every=200, seed=0
             tracker(reparam.full(z_start + scale * intermediate_result.x), last["loss"],
                     last["rmse"])
 
+        bounds = list(zip((reparam.lower - z_start) / scale, (reparam.upper - z_start) / scale))
         result = minimize(fun, np.zeros_like(z), jac=True, method="L-BFGS-B", callback=callback,
-                          options=dict(maxiter=rescale_every, maxcor=30, ftol=0.0, gtol=1e-12,
-                                       maxfun=10 * rescale_every + 100))
+                          bounds=bounds, options=dict(maxiter=rescale_every, maxcor=30,
+                                                      ftol=0.0, gtol=1e-12,
+                                                      maxfun=10 * rescale_every + 100))
         z = z_start + scale * result.x
         if result.nit <= 1:
             # converged: no progress even right after a restart
@@ -300,6 +315,7 @@ def _run_lsq(model, reparam, data, weights, tracker):
         return J @ T
 
     result = least_squares(fun, reparam.start(), jac=jac, method="trf", x_scale="jac",
+                           bounds=(reparam.lower, reparam.upper),
                            max_nfev=10 * tracker.max_iter + 10, xtol=1e-15, ftol=1e-15,
                            gtol=1e-15)
     return str(result.message)

@@ -87,7 +87,7 @@ def share_filters(model):
 
 
 class Reparametrisation:
-    """The map ``z -> x`` between the optimiser's vector and the model's free vector.
+    """The linear map ``x = c + T z`` from the optimiser's vector to the model's free vector.
 
     Parameters
     ----------
@@ -99,9 +99,15 @@ class Reparametrisation:
         Groups of :data:`GROUPS` to hold fixed.
     shared : bool
         Tie each filter's splines across neighbour species.
+    constraints : sequence of str
+        Any of :data:`CONSTRAINTS` (see :func:`constraint_columns`); they
+        become bounds on z (:attr:`lower`, :attr:`upper`).
+    core_radius : float, optional
+        Å, for ``repulsive-core``: the pair term is constrained on the knots
+        up to this distance (e.g. the shortest distance in the training data).
     """
 
-    def __init__(self, model, freeze=(), shared=False):
+    def __init__(self, model, freeze=(), shared=False, constraints=(), core_radius=None):
         unknown = sorted(set(freeze) - set(GROUPS))
         if unknown:
             raise ValueError(f"unknown parameter group(s) {', '.join(unknown)}; expected any "
@@ -111,44 +117,116 @@ class Reparametrisation:
         for group in freeze:
             frozen.update(_MEMBERS.get(group, (group,)))
         self.base = model.to_vector()
-        index = np.full(len(self.base), -1, np.int64)
+        special, columns = constraint_columns(model, constraints, core_radius, frozen)
         keys = {}
+        rows = []
         for m, (name, k, q) in enumerate(zip(kind, filter_k, slot)):
-            if name in frozen:
+            if name in frozen or m in special:
                 continue
             key = (name, k, q) if shared and name in ("rho", "f", "g") else m
-            index[m] = keys.setdefault(key, len(keys))
-        if shared:
-            first = np.full(len(keys), len(self.base), np.int64)
-            moved = index >= 0
-            np.minimum.at(first, index[moved], np.flatnonzero(moved))
-            if not np.array_equal(self.base[moved], self.base[first[index[moved]]]):
+            if key not in keys:
+                keys[key] = len(rows)
+                rows.append([])
+            rows[keys[key]].append(m)
+        n = len(rows) + len(columns)
+        T = np.zeros((len(self.base), n))
+        z0 = np.zeros(n)
+        self.lower, self.upper = np.full(n, -np.inf), np.full(n, np.inf)
+        for j, members in enumerate(rows):
+            T[members, j] = 1.0
+            z0[j] = self.base[members[0]]
+            if shared and not np.all(self.base[members] == z0[j]):
                 raise ValueError("shared filters must start equal: use share_filters(model)")
-        self.index = index
-        self.n = len(keys)
+        for j, (coef, value, low, high) in enumerate(columns, start=len(rows)):
+            for m, c in coef.items():
+                T[m, j] = c
+            # a start that breaks a constraint is moved onto its bound
+            z0[j] = min(max(value, low), high)
+            self.lower[j], self.upper[j] = low, high
+        self.offset = np.where(T.any(axis=1), 0.0, self.base)
+        self.T = T
+        self.z0 = z0
+        self.n = n
 
     def start(self):
-        """The z of the starting model."""
-        z = np.zeros(self.n)
-        moved = self.index >= 0
-        z[self.index[moved]] = self.base[moved]
-        return z
+        """The z of the starting model (moved onto the constraints' bounds if it broke them)."""
+        return self.z0.copy()
 
     def full(self, z):
         """The model's free vector for ``z``."""
-        x = self.base.copy()
-        moved = self.index >= 0
-        x[moved] = z[self.index[moved]]
-        return x
+        return self.offset + self.T @ z
 
     def reduce(self, grad):
         """Gradient with respect to ``z`` from the gradient with respect to ``x``."""
-        moved = self.index >= 0
-        return np.bincount(self.index[moved], weights=grad[moved], minlength=self.n)
+        return self.T.T @ grad
 
     def matrix(self):
-        """``dx/dz`` as a dense (n_free, n) 0/1 matrix (for Jacobians)."""
-        T = np.zeros((len(self.base), self.n))
-        moved = np.flatnonzero(self.index >= 0)
-        T[moved, self.index[moved]] = 1.0
-        return T
+        """``dx/dz`` as a dense (n_free, n) matrix (for Jacobians)."""
+        return self.T
+
+
+CONSTRAINTS = ("repulsive-core", "convex-readout")
+
+
+def constraint_columns(model, constraints, core_radius, frozen):
+    """Columns of the map for constrained entries, with their bounds.
+
+    - ``repulsive-core``: every pair term phi is non-increasing over its knots
+      up to ``core_radius`` and its slope below the first knot is <= 0, so it
+      rises as r -> 0 (written as increments ``y_m = y_c + sum_{l>=m} δ_l``,
+      ``δ_l >= 0``, and ``d0 = -δ_d``, ``δ_d >= 0``).
+    - ``convex-readout``: the weights of every layer after the first are
+      >= 0; with a convex, non-decreasing activation (softplus, celu) the
+      network is then convex in its inputs (input-convex network: Amos, Xu
+      and Kolter, ICML 2017), so R(G) has no spurious minima as G leaves the
+      data's range.
+
+    Returns
+    -------
+    special : set of int
+        Entries of the free vector the columns cover.
+    columns : list of (dict, float, float, float)
+        Per column: ``{entry: coefficient}``, starting value, lower and upper bound.
+    """
+    unknown = sorted(set(constraints) - set(CONSTRAINTS))
+    if unknown:
+        raise ValueError(f"unknown constraint(s) {', '.join(unknown)}; expected any of "
+                         f"{', '.join(CONSTRAINTS)}")
+    x = model.to_vector()
+    kind, _, _ = vector_layout(model)
+    special, columns = set(), []
+    if "repulsive-core" in constraints and "phi" not in frozen:
+        if not model.phi:
+            raise ValueError("the repulsive-core constraint needs a pair term phi")
+        if core_radius is None:
+            raise ValueError("the repulsive-core constraint needs core_radius (Å)")
+        start = int(np.flatnonzero(kind == "phi")[0])
+        for s in model.phi:
+            free = np.flatnonzero(~s.fixed)
+            entry = dict(zip(free.tolist(), range(start, start + len(free))))
+            start += len(free)
+            core = [m for m in range(s.n_knots) if s.knots[m] <= core_radius and m in entry]
+            if not core or s.n_knots not in entry:
+                raise ValueError(f"repulsive-core: no free knot of phi at or below {core_radius}"
+                                 " Å, or a free start slope is missing")
+            c = core[-1]
+            columns.append(({entry[m]: 1.0 for m in core}, x[entry[c]], -np.inf, np.inf))
+            for l in core[:-1]:
+                columns.append(({entry[m]: 1.0 for m in core if m <= l},
+                                x[entry[l]] - x[entry[l + 1]], 0.0, np.inf))
+            columns.append(({entry[s.n_knots]: -1.0}, -x[entry[s.n_knots]], 0.0, np.inf))
+            special.update(entry[m] for m in core + [s.n_knots])
+    if "convex-readout" in constraints and "mlp" not in frozen:
+        ro = model.readout
+        if not isinstance(ro, MLPReadout) or ro.activation not in ("softplus", "celu"):
+            raise ValueError("the convex-readout constraint needs an MLP readout with a convex, "
+                             "non-decreasing activation (softplus or celu)")
+        m = int(np.flatnonzero(kind == "mlp")[0])
+        for layers in ro.weights:
+            for k, w in enumerate(layers):
+                if k >= 2 and k % 2 == 0:
+                    for e in range(m, m + w.size):
+                        columns.append(({e: 1.0}, x[e], 0.0, np.inf))
+                        special.add(e)
+                m += w.size
+    return special, columns

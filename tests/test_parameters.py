@@ -109,3 +109,51 @@ def test_shared_fit_and_transfer(frames):
 def test_transfer_needs_one_set_of_filters(truth, frames):
     with pytest.raises(ValueError, match="same for every neighbour species"):
         preset_model("s-nnp", frames, filters_from=truth)
+
+
+def test_constraints_hold_after_a_fit_and_gradient_is_exact(frames):
+    from snnp_calc.kernels import readout_eval, readout_zero
+    from snnp_calc.parameters import constraint_columns
+    start = initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=1, n_knots=8,
+                          hidden=(5, 4), activation="softplus", noise=0.3, seed=3)
+    core = 2.6
+    with pytest.raises(ValueError, match="needs core_radius"):
+        constraint_columns(start, ("repulsive-core",), None, set())
+    with pytest.raises(ValueError, match="softplus or celu"):
+        Reparametrisation(initial_model(["Mo"], 4.4, hidden=(3,)), constraints=("convex-readout",))
+    rp = Reparametrisation(start, constraints=("repulsive-core", "convex-readout"),
+                           core_radius=core)
+    assert np.isfinite(rp.lower).sum() > 0
+    data = pack_frames(frames, start.species, start.cutoff)
+    z = rp.start() + 0.01 * np.random.default_rng(3).random(rp.n)
+
+    def loss(zz):
+        return loss_and_gradient(rp.full(zz), start, data, WEIGHTS)[0]
+
+    grad = rp.reduce(loss_and_gradient(rp.full(z), start, data, WEIGHTS)[1])
+    d = np.random.default_rng(4).normal(size=rp.n)
+    h = 1e-5
+    fd = (-loss(z + 2 * h * d) + 8 * loss(z + h * d) - 8 * loss(z - h * d)
+          + loss(z - 2 * h * d)) / (12 * h)
+    assert grad @ d == pytest.approx(fd, rel=1e-6)
+
+    model, _ = fit(start, frames, weights=WEIGHTS, max_iter=30, validation=0.0, progress=None,
+                   constraints=("repulsive-core", "convex-readout"), core_radius=core)
+    assert model.metadata["fit"]["constraints"] == ["repulsive-core", "convex-readout"]
+    for s in model.phi:
+        inner = s.y[s.knots <= core]
+        assert len(inner) >= 2 and np.all(np.diff(inner) <= 0) and s.d0 <= 0
+        r = np.linspace(0.2, s.x0, 50)
+        assert np.all(np.diff(s(r)) <= 0)  # rises towards r = 0
+    arrays = model.kernel_arrays
+    R0 = readout_zero(*arrays[:-1])
+    rng = np.random.default_rng(5)
+    K = len(model.rho) + len(model.f)
+    for a in range(2):
+        for layers in model.readout.weights:
+            assert all((w >= 0).all() for w in layers[2::2])
+        g0, v = rng.normal(size=K), rng.normal(size=K)
+        t = np.linspace(-3, 3, 61)
+        R = np.array([readout_eval(a, g0 + tt * v * arrays[9][a], *arrays[:10], R0, np.zeros(K),
+                                   np.zeros((3, arrays[6].sum()))) for tt in t])
+        assert np.all(np.diff(R, 2) >= -1e-12)  # convex along any line
