@@ -1,7 +1,17 @@
 """The example scripts run and print what they promise (smoke tests)."""
+import importlib
+import math
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from snnp_calc import read_model
+from snnp_calc.dataset import Frame, read_frames
+from snnp_calc.initial import initial_model
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -39,6 +49,107 @@ def test_fit_quick(zuo_dir, tmp_path):
               str(tmp_path / "q.json"), "--seconds", "15")
     mae = float(out.split("energy ")[1].split()[0])
     assert mae < 50 and (tmp_path / "q.json").exists()
+
+
+# --- issue 5: architecture ladder and committee uncertainty (markdown table + PNG) ---
+
+SMOKE = ("--elements", "Mo", "--max-structures", "6", "--max-time", "3")
+
+
+def example_module(name, monkeypatch):
+    """Import an example script as a module (its helpers sit next to it)."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    return importlib.import_module(name)
+
+
+def table_rows(markdown):
+    """The cells of each body row of the (only) markdown table in ``markdown``."""
+    lines = [l for l in markdown.splitlines() if l.startswith("|")]
+    return [[c.strip() for c in l.strip("|").split("|")] for l in lines[2:]]
+
+
+def assert_png(path):
+    image = pytest.importorskip("matplotlib.image").imread(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert image.ndim == 3 and min(image.shape[:2]) > 200 and image.std() > 0
+
+
+def test_architecture_ladder(zuo_dir, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run("architecture_ladder.py", *SMOKE, "--rungs", "s-MEAM", "2+2 MLP", "--data",
+              str(zuo_dir), "--out", str(tmp_path))
+    text = (tmp_path / "ladder.md").read_text()
+    rows = table_rows(text)
+    assert [r[:3] for r in rows] == [["Mo", "s-MEAM", "spline U"],
+                                     ["Mo", "2+2 MLP", "MLP 16x16 tanh"]]
+    assert 0 < int(rows[0][3]) < int(rows[1][3])          # parameters
+    for row in rows:
+        e_mae, f_mae, us_per_atom = map(float, row[4:7])
+        assert 0 < e_mae < 1e4 and 0 < f_mae < 100 and 0 < us_per_atom < 1e4
+    assert "--rungs s-MEAM '2+2 MLP'" in text and "Numba" in text
+    assert "| Mo | 2+2 MLP |" in out
+    assert_png(tmp_path / "ladder.png")
+
+
+def test_committee_uncertainty(zuo_dir, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run("committee_uncertainty.py", *SMOKE, "--members", "2", "--data", str(zuo_dir),
+              "--out", str(tmp_path))
+    rows = table_rows((tmp_path / "committee.md").read_text())
+    assert len(rows) == 1 and rows[0][:2] == ["Mo", "2"]
+    e_mae, e_member, f_mae, f_member, rho_e, rho_f = map(float, rows[0][2:8])
+    assert 0 < e_mae < 1e4 and 0 < e_member < 1e4 and 0 < f_mae < 100 and 0 < f_member < 100
+    assert -1 <= rho_e <= 1 and -1 <= rho_f <= 1
+    test = read_frames(zuo_dir / "Mo" / "test.xyz")
+    assert int(rows[0][8]) == len(test)
+    assert int(rows[0][9]) == 3 * sum(len(f.atoms) for f in test)
+    assert len(read_model(tmp_path / "Mo-committee.json").members) == 2
+    assert "| Mo | 2 |" in out
+    assert_png(tmp_path / "committee.png")
+
+
+@pytest.mark.parametrize("name", ["architecture_ladder.py", "committee_uncertainty.py"])
+def test_results_scripts_without_data(name, tmp_path):
+    out = subprocess.run([sys.executable, str(EXAMPLES / name), "--data", str(tmp_path / "no"),
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "DFT data not found" in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ladder_rungs_map_to_fit_options(monkeypatch):
+    ladder = example_module("architecture_ladder", monkeypatch)
+    assert list(ladder.RUNGS) == ["s-MEAM", "1+1 MLP", "2+2 linear", "4+4 linear",
+                                  "8+8 linear", "2+2 MLP", "4+4 MLP", "8+8 MLP"]
+    assert ladder.RUNGS["s-MEAM"] == ("s-meam", {})
+    assert ladder.RUNGS["1+1 MLP"] == ("s-nnp", dict(n_rho=1, n_triplet=1))
+    assert ladder.RUNGS["4+4 linear"] == ("s-nnp", dict(n_rho=4, n_triplet=4, hidden=()))
+    assert ladder.RUNGS["8+8 MLP"] == ("s-nnp", dict(n_rho=8, n_triplet=8))
+    spline = initial_model(["Mo"], 4.5, r_min=1.8, n_rho=1, n_triplet=1, readout="spline")
+    linear = initial_model(["Mo"], 4.5, r_min=1.8, n_rho=2, n_triplet=2, hidden=())
+    mlp = initial_model(["Mo"], 4.5, r_min=1.8, hidden=(16, 8), activation="silu")
+    assert [ladder.readout_label(m) for m in (spline, linear, mlp)] == [
+        "spline U", "linear", "MLP 16x8 silu"]
+    assert len(ladder.bulk_cell("Mo")) == 2000 and len(ladder.bulk_cell("Cu")) == 2048
+
+
+def test_committee_rank_correlation_and_errors(monkeypatch):
+    committee = example_module("committee_uncertainty", monkeypatch)
+    rank = committee.rank_correlation
+    # ranks 1..5 against 2,1,4,3,5: sum d^2 = 4, rho = 1 - 6*4 / (5*24) = 0.8
+    assert rank([0.1, 0.2, 0.3, 0.4, 0.5], [20, 10, 40, 30, 50]) == pytest.approx(0.8)
+    assert rank(np.arange(10.0), np.exp(-np.arange(10.0))) == pytest.approx(-1.0)
+    assert math.isnan(rank([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))
+    frames = [Frame(Atoms("Mo2"), -20.0, np.zeros((2, 3)), None, "x", "a"),
+              Frame(Atoms("Mo4"), -40.0, np.ones((4, 3)), None, "x", "b")]
+    predictions = [dict(energy=-19.0, energy_std=0.2, forces=np.full((2, 3), -0.5),
+                        forces_std=np.full((2, 3), 0.1)),
+                   dict(energy=-44.0, energy_std=0.8, forces=np.ones((4, 3)),
+                        forces_std=np.zeros((4, 3)))]
+    pairs = committee.errors_and_spreads(frames, predictions)
+    np.testing.assert_allclose(pairs["e_err_s"], [0.5, 1.0])
+    np.testing.assert_allclose(pairs["e_std_s"], [0.1, 0.2])
+    np.testing.assert_allclose(pairs["f_err_c"], [0.5] * 6 + [0.0] * 12)
+    np.testing.assert_allclose(pairs["f_std_c"], [0.1] * 6 + [0.0] * 12)
 
 
 # --- issue 5: shared filters across elements, frozen-filter transfer ---

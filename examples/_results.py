@@ -1,0 +1,129 @@
+"""Helpers of the examples that write a markdown table and a PNG figure.
+
+Used by ``architecture_ladder.py`` and ``committee_uncertainty.py``: where
+the Zuo et al. (2020) DFT data are (read in place, never copied), a markdown
+header that records how, when and on what machine the numbers were made, a
+markdown table, log-log axes that stay readable over a narrow range, and
+an atomic write (a temporary file next to the target, then ``os.replace``)
+of matplotlib figures; text goes through :func:`snnp_calc.io.atomic_write_text`.
+"""
+import datetime
+import importlib.util
+import os
+import platform
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import numba
+
+import snnp_calc
+from snnp_calc.dataset import read_frames
+
+REPO = Path(__file__).resolve().parents[1]
+ZUO = REPO.parent / "shared" / "data" / "zuo2020"
+ELEMENTS = ("Mo", "Ni", "Cu")
+
+
+def data_files(data_dir, elements):
+    """``{element: (train, test)}`` paths; exit with a message if any file is absent."""
+    files = {el: tuple(Path(data_dir) / el / f"{name}.xyz" for name in ("train", "test"))
+             for el in elements}
+    missing = [str(p) for pair in files.values() for p in pair if not p.is_file()]
+    if missing:
+        sys.exit("DFT data not found: " + ", ".join(missing) + "\nThe Zuo et al. (2020) "
+                 f"data sets are expected as <El>/train.xyz and <El>/test.xyz in {data_dir} "
+                 "(see its README.md); pass another folder with --data DIR.")
+    return files
+
+
+def positive_int(text):
+    """``argparse`` type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def load(train, test, max_structures=None):
+    """Training frames (the first ``max_structures`` only, if given) and all test frames."""
+    index = ":" if max_structures is None else f":{max_structures}"
+    return read_frames(train, index), read_frames(test)
+
+
+def require_matplotlib():
+    """Exit with a message, before any long fit, when matplotlib is missing."""
+    if importlib.util.find_spec("matplotlib") is None:
+        sys.exit("this example draws a PNG and needs matplotlib: pip install '.[plot]'")
+
+
+def command_line(script, argv):
+    """The command that reproduces this run, from the repository root."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return shlex.join(["python", os.path.relpath(Path(script).resolve(), REPO)] + args)
+
+
+def cpu_name():
+    """The CPU model from /proc/cpuinfo, or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def header(title, command, load_start):
+    """Markdown title and the provenance lines: command, date, machine, threads, load."""
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return "\n".join([
+        f"# {title}", "",
+        f"- Command (from the repository root): `{command}`",
+        f"- Date: {date}",
+        f"- Machine: {cores} cores ({cpu_name()}); Numba {numba.__version__} with "
+        f"{numba.get_num_threads()} threads; load average (1 min) {load_start:.2f} at the "
+        f"start, {os.getloadavg()[0]:.2f} at the end",
+        f"- snnp_calc {snnp_calc.__version__}, Python {platform.python_version()}", ""])
+
+
+def markdown_table(head, rows, n_text=1):
+    """A markdown table; the first ``n_text`` columns left-aligned, the others right."""
+    rule = ["---"] * n_text + ["---:"] * (len(head) - n_text)
+    lines = [head, rule] + [[str(cell) for cell in row] for row in rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def log_axes(ax, xs, ys, pad=1.6):
+    """Log-log axes padded by ``pad`` around the data, ticks at 1, 2, 5 x 10^n as plain numbers.
+
+    The padding leaves room for the point labels and makes every axis span
+    more than a factor 2.5, so that it carries at least one labelled tick.
+    """
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(min(xs) / pad, max(xs) * pad)
+    ax.set_ylim(min(ys) / pad, max(ys) * pad)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def save_figure(fig, path, dpi=150):
+    """Save a matplotlib figure as PNG at ``path`` atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi, format="png")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

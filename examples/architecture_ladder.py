@@ -1,0 +1,252 @@
+"""Architecture ladder from s-MEAM to s-NNP on Mo, Ni and Cu: error against cost.
+
+Fits each rung of :data:`RUNGS` to the training set of each element of the
+Zuo et al. (2020) DFT data, then measures its test errors and its inference
+cost in the same run, and writes a markdown table (test energy and force MAE,
+number of fitted parameters, µs/atom) and a figure of error against cost::
+
+    python examples/architecture_ladder.py [--elements Mo Ni Cu] [--max-time 180]
+        [--max-structures N] [--rungs NAME ...] [--data DIR] [--out docs/ladder]
+
+Output: ``OUT/ladder.md`` and ``OUT/ladder.png``. The full run, 3 elements x
+8 rungs x 180 s of fitting, takes 1.5 to 2 hours on 2 cores: each fit also
+builds its start, may finish its last iteration past the limit (about a
+minute for 8 + 8 filters on the Ni and Cu training sets) and evaluates its
+errors.
+
+Rungs: ``s-MEAM`` (the ``s-meam`` preset: 1 + 1 filters, spline readout U,
+pair term); ``1+1 MLP``; ``K+K linear`` and ``K+K MLP`` for K = 2, 4, 8 (the
+``s-nnp`` preset with K pair and K triplet filters, a linear readout or the
+preset's MLP). Cost: ``SNNP(model)`` on a bulk cell of the element's ground
+state (bcc Mo a = 3.16 Å, 2000 atoms; fcc Ni 3.52 Å and Cu 3.63 Å, 2048
+atoms), rattled by 0.05 Å; the median over at least 5 full single-point calls
+(move an atom, ``get_forces()`` + ``get_stress()``) after a warm-up call,
+divided by the number of atoms. Timings share the machine with whatever
+else runs on it: the markdown records the load average.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numba
+from ase.build import bulk
+
+from _results import (ELEMENTS, ZUO, command_line, data_files, header, load, log_axes,
+                      markdown_table, positive_int, require_matplotlib, save_figure)
+from snnp_calc import SNNP, fit
+from snnp_calc.io import atomic_write_text
+from snnp_calc.model import SplineReadout
+
+LATTICES = {"Mo": ("bcc", 3.16, 10), "Ni": ("fcc", 3.52, 8), "Cu": ("fcc", 3.63, 8)}
+RATTLE, SEED = 0.05, 42         # Å, rattle seed
+MIN_CALLS, MIN_TIME = 5, 1.0    # timed single-point calls: at least this many and seconds
+MARKERS = {"Mo": "o", "Ni": "s", "Cu": "^"}
+
+
+def ladder(widths=(2, 4, 8)):
+    """The rungs: name -> (preset, options of :func:`snnp_calc.fit`).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Numbers K of pair and of triplet filters of the ``K+K`` rungs.
+
+    Returns
+    -------
+    dict
+        ``s-MEAM``, ``1+1 MLP``, the ``K+K linear`` rungs, then the ``K+K MLP`` ones;
+        MLP rungs keep the hidden widths and activation of the ``s-nnp`` preset.
+    """
+    rungs = {"s-MEAM": ("s-meam", {}), "1+1 MLP": ("s-nnp", dict(n_rho=1, n_triplet=1))}
+    rungs.update({f"{k}+{k} linear": ("s-nnp", dict(n_rho=k, n_triplet=k, hidden=()))
+                  for k in widths})
+    rungs.update({f"{k}+{k} MLP": ("s-nnp", dict(n_rho=k, n_triplet=k)) for k in widths})
+    return rungs
+
+
+RUNGS = ladder()
+
+
+def readout_label(model):
+    """What the fitted readout is: ``spline U``, ``linear`` or ``MLP 16x16 tanh``."""
+    readout = model.readout
+    if isinstance(readout, SplineReadout):
+        return "spline U"
+    if not readout.hidden:
+        return "linear"
+    return "MLP " + "x".join(map(str, readout.hidden)) + f" {readout.activation}"
+
+
+def bulk_cell(element):
+    """The rattled ground-state bulk cell (~2000 atoms) of ``element`` for timing."""
+    structure, a, repeat = LATTICES[element]
+    atoms = bulk(element, structure, a=a, cubic=True).repeat(repeat)
+    atoms.rattle(RATTLE, seed=SEED)
+    return atoms
+
+
+def microseconds_per_atom(model, atoms):
+    """Cost of ``SNNP(model)``: median µs per atom of a full single-point call.
+
+    Parameters
+    ----------
+    model : Model
+    atoms : ase.Atoms
+        Copied; one atom is moved by 1e-9 Å before each timed call so that
+        the calculator recomputes (neighbour list, kernels, stress).
+
+    Returns
+    -------
+    float
+        Median over >= ``MIN_CALLS`` calls and >= ``MIN_TIME`` s, after a
+        warm-up call, of the time of ``get_forces()`` + ``get_stress()``,
+        divided by the number of atoms, µs.
+    """
+    atoms = atoms.copy()
+    atoms.calc = SNNP(model)
+    atoms.get_forces()  # warm-up: compilation and first allocations
+    atoms.get_stress()
+    times, start = [], time.perf_counter()
+    while len(times) < MIN_CALLS or time.perf_counter() - start < MIN_TIME:
+        k = len(times)
+        atoms.positions[k % len(atoms), 0] += 1e-9 * (-1) ** k  # forces a new calculation
+        t0 = time.perf_counter()
+        atoms.get_forces()
+        atoms.get_stress()
+        times.append(time.perf_counter() - t0)
+    return 1e6 * statistics.median(times) / len(atoms)
+
+
+def run_rung(element, name, train, test, max_time, cell):
+    """Fit one rung on one element and measure it.
+
+    Parameters
+    ----------
+    element, name : str
+        Element symbol and rung name (a key of :data:`RUNGS`).
+    train, test : list of Frame
+    max_time : float
+        Fit time limit, s.
+    cell : ase.Atoms
+        Bulk cell for the timing (:func:`bulk_cell`).
+
+    Returns
+    -------
+    dict
+        A table row: ``element``, ``rung``, ``readout``, ``n_params``, test
+        ``e_mae`` (meV/atom) and ``f_mae`` (eV/Å), ``us_per_atom``, fit
+        ``seconds`` and ``iterations``.
+    """
+    preset, options = RUNGS[name]
+    model, report = fit(preset, train, test, max_time=max_time, progress=None, **options)
+    errors = report["test"]["all"]
+    return dict(element=element, rung=name, readout=readout_label(model),
+                n_params=len(model.to_vector()), e_mae=errors["e_mae"], f_mae=errors["f_mae"],
+                us_per_atom=microseconds_per_atom(model, cell), seconds=report["seconds"],
+                iterations=report["iterations"])
+
+
+def table(rows):
+    """The markdown table of the ladder."""
+    head = ["El", "rung", "readout", "parameters", "test E MAE (meV/atom)",
+            "test F MAE (eV/Å)", "µs/atom", "fit (s)", "iterations"]
+    cells = [[r["element"], r["rung"], r["readout"], r["n_params"], f"{r['e_mae']:.2f}",
+              f"{r['f_mae']:.3f}", f"{r['us_per_atom']:.2f}", f"{r['seconds']:.0f}",
+              r["iterations"]] for r in rows]
+    return markdown_table(head, cells, n_text=3)
+
+
+def figure(rows, title):
+    """Test force and energy MAE against µs/atom, one marker per element, labelled rungs."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    panels = fig.subplots(1, 2)
+    for ax, key, label in ((panels[0], "f_mae", "test force MAE (eV/Å)"),
+                           (panels[1], "e_mae", "test energy MAE (meV/atom)")):
+        for k, element in enumerate(dict.fromkeys(r["element"] for r in rows)):
+            mine = [r for r in rows if r["element"] == element]
+            ax.scatter([r["us_per_atom"] for r in mine], [r[key] for r in mine], s=36,
+                       marker=MARKERS.get(element, "o"), color=f"C{k}", label=element)
+            for r in mine:
+                ax.annotate(r["rung"], (r["us_per_atom"], r[key]), xytext=(4, 3),
+                            textcoords="offset points", fontsize=7, color=f"C{k}")
+        log_axes(ax, [r["us_per_atom"] for r in rows], [r[key] for r in rows])
+        ax.set_xlabel(f"cost of a single-point call (µs/atom, {numba.get_num_threads()} "
+                      "Numba threads)")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(title="element")
+    fig.suptitle(title)
+    return fig
+
+
+def document(rows, args, command, load_start):
+    """The whole markdown file: provenance, settings, table and figure."""
+    n_train = "all" if args.max_structures is None else f"the first {args.max_structures}"
+    settings = (f"Fits: {n_train} training structures of Zuo et al. (2020), "
+                f"`fit(preset, train, test, max_time={args.max_time:g}, **options)` per rung "
+                "(L-BFGS, 10 % validation split with early stopping, seed 0). Errors: "
+                "mean absolute error on the test set, energy per atom and force components. "
+                "Parameters: `len(model.to_vector())`. Cost: `SNNP(model)` on the rattled "
+                f"({RATTLE} Å) ground-state bulk cell (bcc Mo 2000 atoms, fcc Ni and Cu "
+                f"2048 atoms), median over >= {MIN_CALLS} single-point calls (move an atom, "
+                "`get_forces()` + `get_stress()`) after a warm-up, in this same run.")
+    return "\n".join([header("Architecture ladder: s-MEAM to s-NNP", command, load_start),
+                      settings, "", table(rows), "", "![error against cost](ladder.png)", ""])
+
+
+def parse(argv=None):
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--elements", nargs="+", choices=ELEMENTS, default=list(ELEMENTS))
+    parser.add_argument("--rungs", nargs="+", choices=list(RUNGS), default=list(RUNGS),
+                        help="rungs to fit (default: all)")
+    parser.add_argument("--max-time", type=float, default=180.0, help="s per fit (default 180)")
+    parser.add_argument("--max-structures", type=positive_int, default=None,
+                        help="use only the first N training structures (smoke tests)")
+    parser.add_argument("--data", type=Path, default=ZUO,
+                        help="folder with <El>/train.xyz and <El>/test.xyz (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("docs/ladder"),
+                        help="folder for ladder.md and ladder.png (default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def write_results(rows, args, command, load_start):
+    """Write ``ladder.png`` and ``ladder.md`` (atomically) for the rows so far."""
+    title = f"Zuo et al. (2020) test sets; {args.max_time:g} s of fitting per potential"
+    save_figure(figure(rows, title), args.out / "ladder.png")
+    atomic_write_text(args.out / "ladder.md", document(rows, args, command, load_start))
+
+
+def main(argv=None):
+    """Fit and time every rung on every element; write and print the results.
+
+    The markdown and the figure are rewritten after each rung, so an
+    interrupted run keeps what it finished.
+    """
+    args = parse(argv)
+    files = data_files(args.data, args.elements)
+    require_matplotlib()
+    command, load_start = command_line(__file__, argv), os.getloadavg()[0]
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for element in args.elements:
+        train, test = load(*files[element], args.max_structures)
+        cell = bulk_cell(element)
+        for name in args.rungs:
+            rows.append(run_rung(element, name, train, test, args.max_time, cell))
+            r = rows[-1]
+            print(f"{element} {name}: {r['n_params']} parameters, {r['iterations']} iterations "
+                  f"in {r['seconds']:.0f} s; test E {r['e_mae']:.2f} meV/atom, F "
+                  f"{r['f_mae']:.3f} eV/Å; {r['us_per_atom']:.2f} µs/atom",
+                  file=sys.stderr, flush=True)
+            write_results(rows, args, command, load_start)
+    print(table(rows))
+    print(f"wrote {args.out / 'ladder.md'} and {args.out / 'ladder.png'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
