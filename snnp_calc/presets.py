@@ -118,8 +118,11 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
     meta = dict(preset=name, cutoff=cutoff, r_min=r_min, options={
         k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}, seed=seed)
     if filters_from is not None:
-        meta["filters_from"] = dict(species=list(filters_from.species),
-                                    metadata=filters_from.metadata)
+        # the knots are the source's, not those the data would have given
+        meta.update(r_min=min(s.x0 for s in model.radial_splines),
+                    filters_from=dict(species=list(filters_from.species),
+                                      metadata=filters_from.metadata))
+        meta["options"]["triplet_cutoff"] = max(s.x1 for row in model.f for s in row)
     if shared:
         meta["shared_filters"] = True
     return dataclasses.replace(model, metadata=meta)

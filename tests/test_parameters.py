@@ -96,6 +96,8 @@ def test_shared_fit_and_transfer(frames):
     assert mo_frames
     start = preset_model("s-nnp", mo_frames, filters_from=model, hidden=(3,))
     assert start.species == ("Mo",) and start.cutoff == model.cutoff
+    assert start.metadata["options"]["triplet_cutoff"] == model.f[0][0].x1
+    assert start.metadata["r_min"] == min(s.x0 for s in start.radial_splines)
     for rows_new, rows_old in ((start.rho, model.rho), (start.f, model.f), (start.g, model.g)):
         for row_new, row_old in zip(rows_new, rows_old):
             assert row_new[0].equals(row_old[0])
