@@ -82,8 +82,11 @@ def median_time(call):
     return statistics.median(times)
 
 
-def bench_lammps(atoms, potential):
-    """LAMMPS: run-0 time (s), MD pair time per step (s), forces (ASE frame)."""
+def open_lammps(atoms, potential):
+    """LAMMPS holding ``atoms`` with ``meam/spline`` (not yet run), and its frame's rotation.
+
+    Returns ``(lmp, Q_cc)``: LAMMPS positions are ``atoms.positions @ Q_cc``.
+    """
     from lammps import lammps
     n = len(atoms)
     lo_c, L_cc, Q_cc = lammps_frame(atoms.cell.array, atoms.pbc, atoms.positions)
@@ -102,10 +105,27 @@ def bench_lammps(atoms, potential):
             raise RuntimeError("LAMMPS did not create all atoms")
         lmp.commands_list(["pair_style meam/spline", f'pair_coeff * * "{potential}" Si',
                            f"neighbor {SKIN} bin"])
+    except BaseException:
+        lmp.close()
+        raise
+    return lmp, Q_cc
+
+
+def lammps_forces(lmp, n, Q_cc):
+    """Forces (n, 3) of LAMMPS' last run, in the ASE frame and atom order."""
+    forces = np.empty((n, 3))
+    forces[np.array(lmp.numpy.extract_atom("id")[:n]) - 1] = lmp.numpy.extract_atom("f")[:n]
+    return forces @ Q_cc.T
+
+
+def bench_lammps(atoms, potential):
+    """LAMMPS: run-0 time (s), MD pair time per step (s), forces (ASE frame)."""
+    n = len(atoms)
+    lmp, Q_cc = open_lammps(atoms, potential)
+    try:
         lmp.command("run 0 post no")  # warm-up
         run0 = median_time(lambda: lmp.command("run 0 post no"))
-        forces = np.empty((n, 3))
-        forces[np.array(lmp.numpy.extract_atom("id")[:n]) - 1] = lmp.numpy.extract_atom("f")[:n]
+        forces = lammps_forces(lmp, n, Q_cc)
         lmp.commands_list(["velocity all create 300.0 4928459 dist gaussian", "fix md all nve"])
         steps = 10
         while True:  # calibrate the number of steps (set-up included: an upper bound)
@@ -126,7 +146,7 @@ def bench_lammps(atoms, potential):
     tasks = re.search(r"with (\d+) MPI tasks x (\d+) OpenMP threads", text)
     if pair is None or tasks is None or tasks.groups() != ("1", "1"):
         raise RuntimeError(f"unexpected LAMMPS timing output:\n{text}")
-    return run0, float(pair.group(1)) / steps, forces @ Q_cc.T
+    return run0, float(pair.group(1)) / steps, forces
 
 
 def bench_snnp(atoms, model, threads):

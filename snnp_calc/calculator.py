@@ -64,6 +64,7 @@ class SNNP(Calculator):
             model = read_model(model, species=species)
         self.model = model
         self.parallel = parallel
+        self._kept = (None, None, None)
         if isinstance(model, Committee):
             # a committee also reports its members' spread (instance list; the class's stays)
             self.implemented_properties = (list(SNNP.implemented_properties)
@@ -72,26 +73,32 @@ class SNNP(Calculator):
     def check_state(self, atoms, tol=1e-15):
         """Which of positions, numbers, cell and pbc changed since the last call.
 
-        Only these enter an s-NNP. They are compared exactly, which is stricter
-        than ASE's generic comparison and ~10x cheaper for small systems.
+        Only these enter an s-NNP. They are compared byte for byte (any changed
+        bit counts), which is stricter than ASE's generic comparison and much
+        cheaper for small systems.
         """
-        if self.atoms is None:
-            return ["positions", "numbers", "cell", "pbc"]
         old = self.atoms
+        if old is None:
+            return ["positions", "numbers", "cell", "pbc"]
         pairs = (("positions", old.positions, atoms.positions),
                  ("numbers", old.numbers, atoms.numbers),
                  ("cell", old.cell.array, atoms.cell.array), ("pbc", old.pbc, atoms.pbc))
-        return [name for name, a, b in pairs if a.shape != b.shape or not np.array_equal(a, b)]
+        return [name for name, a, b in pairs
+                if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes()]
 
     def calculate(self, atoms=None, properties=None, system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
-        args = (self.model, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+        numbers, cell = np.asarray(atoms.numbers, dtype=np.int64), atoms.cell.array
+        species_n, volume = self._species_and_volume(numbers, cell)
+        args = (self.model, numbers, atoms.positions, cell, atoms.pbc)
         parallel = self.parallel is not False and _PARALLEL_LOCK.acquire(blocking=False)
-        run = evaluate_committee if isinstance(self.model, Committee) else evaluate
+        parallel_arg = None if parallel and self.parallel is None else bool(parallel)
         try:
-            out = run(*args, parallel=None if parallel and self.parallel is None
-                           else bool(parallel))
+            if isinstance(self.model, Committee):
+                out = evaluate_committee(*args, parallel=parallel_arg)
+            else:
+                out = evaluate(*args, parallel=parallel_arg, species_n=species_n)
         finally:
             if parallel:
                 _PARALLEL_LOCK.release()
@@ -102,7 +109,25 @@ class SNNP(Calculator):
         for key in ("energy_std", "energies_std", "forces_std"):
             if key in out:
                 self.results[key] = out[key]
-        if atoms.cell.rank == 3:
-            volume = atoms.get_volume()
-            self.results["stress"] = voigt(out["virial"]) / volume
-            self.results["stresses"] = voigt(out["virials"]) / volume
+        if volume is not None:
+            # the total and the per-atom virials in one go: each numpy call costs ~1 µs
+            stress = voigt(np.concatenate((out["virial"][None], out["virials"]))) / volume
+            self.results["stress"] = stress[0]
+            self.results["stresses"] = stress[1:]
+
+    def _species_and_volume(self, numbers, cell):
+        """Species indices (None for a committee) and cell volume (None below rank 3).
+
+        Between calls these rarely change (MD, relaxations), so they are kept,
+        keyed by the model and the bytes of ``numbers`` (int64) and ``cell``:
+        any edit, in place or not, or another Atoms object finds them stale.
+        """
+        key = (self.model, numbers.tobytes(), cell.tobytes())
+        kept = self._kept
+        if kept[0] != key:
+            species_n = (None if isinstance(self.model, Committee)
+                         else self.model.species_indices(numbers))
+            # Atoms.get_volume(), which needs three non-zero cell vectors
+            volume = abs(np.linalg.det(cell)) if cell.any(axis=1).all() else None
+            kept = self._kept = (key, species_n, volume)
+        return kept[1], kept[2]

@@ -365,16 +365,6 @@ def atoms_parallel(j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_
 
 
 @njit(cache=True, error_model="numpy")
-def atoms_serial(j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m, yd_m, sizes,
-                 w_sw, xoff_sf, xscale_sf, e0_s, R0_s, r_p, u_pc, f_pk, df_pk, drho_pr,
-                 dphi_p, G_nf, dR_nf, E_n, dE_pc):
-    """:func:`atom_terms` for every atom on one thread (the reference for the parallel run)."""
-    atom_range(0, len(species_n), j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m,
-               y2_m, yd_m, sizes, w_sw, xoff_sf, xscale_sf, e0_s, R0_s, r_p, u_pc, f_pk, df_pk,
-               drho_pr, dphi_p, G_nf, dR_nf, E_n, dE_pc)
-
-
-@njit(cache=True, error_model="numpy")
 def scatter(i_p, j_p, D_pc, dE_pc, n):
     """Forces and per-atom virials from the pair gradients ``dE_pc = dE/dD_p``.
 
@@ -397,3 +387,33 @@ def scatter(i_p, j_p, D_pc, dE_pc, n):
                 W_ncc[i, a, b] += w
                 W_ncc[j, a, b] += w
     return F_nc, W_ncc
+
+
+@njit(cache=True, error_model="numpy")
+def single_point(i_p, j_p, D_pc, species_n, dims, tab_sf, tab_si, y_m, y2_m, yd_m, sizes, w_sw,
+                 xoff_sf, xscale_sf, e0_s, R0_s, parallel):
+    """One configuration in one call: ``E_n, F_nc, W_ncc, G_nf`` (see :func:`scatter`).
+
+    Finds each atom's block of the i-sorted pairs, runs :func:`atom_terms` for every
+    atom, on one thread (the reference) or, if ``parallel``, on all
+    (:func:`atoms_parallel`), then :func:`scatter`. For a few atoms, separate calls'
+    dispatch and array boxing cost more than the physics.
+    """
+    n = len(species_n)
+    first_n = np.zeros(n + 1, np.int64)
+    for p in range(len(i_p)):
+        first_n[i_p[p] + 1] += 1
+    for i in range(n):
+        first_n[i + 1] += first_n[i]
+    r_p, u_pc, f_pk, df_pk, drho_pr, dphi_p, G_nf, dR_nf, E_n, dE_pc = workspace(
+        n, len(i_p), dims[1], dims[2])
+    if parallel:
+        atoms_parallel(j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m, yd_m,
+                       sizes, w_sw, xoff_sf, xscale_sf, e0_s, R0_s, r_p, u_pc, f_pk, df_pk,
+                       drho_pr, dphi_p, G_nf, dR_nf, E_n, dE_pc)
+    else:
+        atom_range(0, n, j_p, D_pc, first_n, species_n, dims, tab_sf, tab_si, y_m, y2_m, yd_m,
+                   sizes, w_sw, xoff_sf, xscale_sf, e0_s, R0_s, r_p, u_pc, f_pk, df_pk, drho_pr,
+                   dphi_p, G_nf, dR_nf, E_n, dE_pc)
+    F_nc, W_ncc = scatter(i_p, j_p, D_pc, dE_pc, n)
+    return E_n, F_nc, W_ncc, G_nf

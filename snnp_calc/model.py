@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
-from .kernels import ACTIVATIONS, pair_index
+from .kernels import ACTIVATIONS, pair_index, readout_zero
 from .splines import Spline, pack
 
 
@@ -166,7 +166,7 @@ class Model:
     def n_species(self):
         return len(self.species)
 
-    @property
+    @cached_property
     def cutoff(self):
         """Largest last knot of all radial splines (rho, f, phi), Å."""
         return max(s.x1 for s in self.radial_splines)
@@ -191,16 +191,33 @@ class Model:
     def species_indices(self, numbers):
         """Map atomic numbers to species indices; ``ValueError`` names unknown elements."""
         numbers = np.asarray(numbers, dtype=np.int64)
-        lookup = np.full(max(int(numbers.max(initial=0)), 1) + 1, -1, np.int64)
+        lookup = self._species_lookup
+        # negative numbers would index the table from its end; numbers past it raise
+        if numbers.min(initial=0) >= 0 and numbers.max(initial=0) < len(lookup):
+            species_n = lookup[numbers]
+            if species_n.min(initial=0) >= 0:
+                return species_n
+        unknown = sorted({chemical_symbols[z] if 0 <= z < len(lookup) else f"Z={z}"
+                          for z in numbers.reshape(-1).tolist()} - set(self.species))
+        raise ValueError(f"element(s) {', '.join(unknown)} not in the model "
+                         f"(species: {', '.join(self.species)})")
+
+    @cached_property
+    def _species_lookup(self):
+        """(119,) species index of each atomic number, -1 where the model lacks it."""
+        lookup = np.full(len(chemical_symbols), -1, np.int64)
         for a, sym in enumerate(self.species):
-            if atomic_numbers[sym] < len(lookup):
-                lookup[atomic_numbers[sym]] = a
-        species_n = lookup[numbers]
-        if np.any(species_n < 0):
-            unknown = sorted({chemical_symbols[z] for z in numbers[species_n < 0]})
-            raise ValueError(f"element(s) {', '.join(unknown)} not in the model "
-                             f"(species: {', '.join(self.species)})")
-        return species_n
+            lookup[atomic_numbers[sym]] = a
+        return lookup
+
+    @cached_property
+    def readout_zero(self):
+        """(S,) the readout's raw value at G = 0 per species, eV (``R0_s`` of the kernels).
+
+        Computed once, as the model is immutable. Like :attr:`kernel_arrays` it
+        stays writeable: Numba compiles separate code for read-only arrays.
+        """
+        return readout_zero(*self.kernel_arrays[:-1])
 
     @cached_property
     def kernel_arrays(self):

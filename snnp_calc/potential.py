@@ -17,7 +17,7 @@ PARALLEL_MIN_ATOMS = 64
 MIN_DISTANCE = 1e-6
 
 
-def evaluate(model, numbers, positions, cell, pbc, parallel=None):
+def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None):
     """Energy, per-atom energies, forces and virials of one configuration.
 
     Parameters
@@ -32,6 +32,9 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
     pbc : array_like of bool, shape (3,)
     parallel : bool or None
         Run the atom loop on all Numba threads; ``None`` chooses by size.
+    species_n : ndarray of int64, shape (n,), optional
+        ``model.species_indices(numbers)``, if the caller already has it (the
+        calculator keeps it while the numbers do not change).
 
     Returns
     -------
@@ -49,8 +52,9 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
     """
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     n = len(positions)
-    species_n = model.species_indices(numbers)
-    if not np.all(np.isfinite(positions)):
+    if species_n is None:
+        species_n = model.species_indices(numbers)
+    if not np.isfinite(positions).all():
         raise ValueError("positions must be finite")
     pbc = np.asarray(pbc, dtype=bool)
     cell = np.asarray(cell, dtype=np.float64)
@@ -65,23 +69,13 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None):
     if len(d_p) and d_p.min() < MIN_DISTANCE:
         p = int(np.argmin(d_p))
         raise ValueError(f"atoms {i_p[p]} and {j_p[p]} coincide (distance {d_p[p]:.3g} Å)")
-    # offsets of each atom's block of i-sorted pairs; matscipy's first_neighbours
-    # would do this too, but it leaked ~5 kB per call here (matscipy 1.3.1)
-    first_n = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(i_p, minlength=n), out=first_n[1:])
-    i_p = np.ascontiguousarray(i_p, dtype=np.int64)
-    j_p = np.ascontiguousarray(j_p, dtype=np.int64)
-    D_pc = np.ascontiguousarray(D_pc, dtype=np.float64)
-    arrays = model.kernel_arrays
-    K_r, K_t = int(arrays[0][1]), int(arrays[0][2])
-    R0_s = kernels.readout_zero(*arrays[:-1])
-    ws = kernels.workspace(n, len(i_p), K_r, K_t)
     if parallel is None:
         parallel = n >= PARALLEL_MIN_ATOMS
-    loop = kernels.atoms_parallel if parallel else kernels.atoms_serial
-    loop(j_p, D_pc, first_n, species_n, *arrays, R0_s, *ws)
-    G_nf, E_n, dE_pc = ws[6], ws[8], ws[9]
-    F_nc, W_ncc = kernels.scatter(i_p, j_p, D_pc, dE_pc, n)
+    # one kernel call: for a few atoms, Numba's per-call cost is much of the total
+    E_n, F_nc, W_ncc, G_nf = kernels.single_point(
+        np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
+        np.ascontiguousarray(D_pc, dtype=np.float64), species_n, *model.kernel_arrays,
+        model.readout_zero, bool(parallel))
     return dict(energy=float(E_n.sum()), energies=E_n, forces=F_nc,
                 virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
 
@@ -97,6 +91,13 @@ def neighbour_cell(positions, cell, pbc):
     """
     if not pbc.any():
         return np.diag(np.ptp(positions, axis=0) + 1.0), positions.min(axis=0)
+    # Fast path for an ordinary cell: a cofactor determinant this far above the
+    # threshold below puts LU's above it too, so the decision is the same.
+    (a, b, c), (d, e, f), (g, h, i) = cell.tolist()
+    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    if abs(det) > 1e-6 * max(1.0, abs(a), abs(b), abs(c), abs(d), abs(e), abs(f), abs(g),
+                             abs(h), abs(i)) ** 3:
+        return cell, None
     scale = max(np.abs(cell).max(), 1.0)
     if abs(np.linalg.det(cell)) > 1e-9 * scale ** 3:
         return cell, None
@@ -109,8 +110,17 @@ def neighbour_cell(positions, cell, pbc):
     return cell, None
 
 
+# Flat (row-major) indices of the Voigt components (xx, yy, zz, yz, xz, xy) of a
+# 3x3 tensor, and of their transposes.
+_VOIGT = np.array([0, 4, 8, 5, 2, 1])
+_VOIGT_T = np.array([0, 4, 8, 7, 6, 3])
+
+
 def voigt(W_cc):
-    """Symmetrised Voigt form (xx, yy, zz, yz, xz, xy) of (..., 3, 3) tensors."""
+    """Symmetrised Voigt form (xx, yy, zz, yz, xz, xy) of (..., 3, 3) tensors.
+
+    Component ``ab`` is ``0.5 * (W_ab + W_ba)``.
+    """
     W_cc = np.asarray(W_cc)
-    sym = 0.5 * (W_cc + np.swapaxes(W_cc, -1, -2))
-    return sym[..., [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    W_c9 = W_cc.reshape(W_cc.shape[:-2] + (9,))
+    return 0.5 * (W_c9.take(_VOIGT, axis=-1) + W_c9.take(_VOIGT_T, axis=-1))

@@ -8,6 +8,7 @@ from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 
 from snnp_calc import SNNP
+from snnp_calc.model import select_species
 from snnp_calc.potential import evaluate
 
 
@@ -72,6 +73,59 @@ def test_in_place_changes_trigger_recompute(atoms, snnp_model):
     assert e4 == reference.get_potential_energy()
 
 
+def fresh_results(atoms, model):
+    """Energy, forces and stress (None below rank 3) from a new calculator."""
+    ref = atoms.copy()
+    ref.calc = SNNP(model)
+    stress = ref.get_stress() if ref.cell.rank == 3 else None
+    return ref.get_potential_energy(), ref.get_forces(), stress
+
+
+def test_kept_species_and_volume_follow_in_place_edits(atoms, snnp_model):
+    # the calculator keeps species indices and the volume between calls
+    calc = SNNP(snnp_model)
+    atoms.calc = calc
+    atoms.get_stress()
+
+    def swap_numbers():
+        atoms.numbers[[0, 1]] = atoms.numbers[[1, 0]]
+
+    def strain_cell():
+        atoms.cell[2, 2] *= 1.02
+
+    def flatten_cell():
+        atoms.pbc[2] = False
+        atoms.cell[2] = 0.0
+
+    def restore_cell():
+        atoms.cell[2] = [0.1, 0.0, 9.5]
+
+    assert atoms.numbers[0] != atoms.numbers[1]
+    for edit in (swap_numbers, strain_cell, flatten_cell, restore_cell, swap_numbers):
+        edit()
+        energy, forces, stress = fresh_results(atoms, snnp_model)
+        assert atoms.get_potential_energy() == energy
+        np.testing.assert_array_equal(atoms.get_forces(), forces)
+        if stress is None:
+            with pytest.raises(PropertyNotImplementedError):
+                atoms.get_stress()
+        else:
+            np.testing.assert_array_equal(atoms.get_stress(), stress)
+            np.testing.assert_array_equal(atoms.get_stresses().shape, (len(atoms), 6))
+
+
+def test_kept_species_follow_the_model(atoms, snnp_model):
+    # the same elements in the other order: every species index changes
+    reordered = select_species(snnp_model, snnp_model.species[::-1])
+    calc = SNNP(snnp_model)
+    atoms.calc = calc
+    energy = atoms.get_potential_energy()
+    calc.model = reordered
+    calc.reset()
+    assert atoms.get_potential_energy() == pytest.approx(energy, rel=1e-14)
+    assert atoms.get_potential_energy() == fresh_results(atoms, reordered)[0]
+
+
 def test_identical_calls_compute_once(atoms, snnp_model, monkeypatch):
     calc = SNNP(snnp_model)
     atoms.calc = calc
@@ -87,21 +141,29 @@ def test_identical_calls_compute_once(atoms, snnp_model, monkeypatch):
 
 def test_returned_arrays_are_copies(atoms, snnp_model):
     atoms.calc = SNNP(snnp_model)
-    forces = atoms.get_forces()
-    forces[:] = 0.0
-    assert np.abs(atoms.get_forces()).max() > 0
+    for get in (atoms.get_forces, atoms.get_stress, atoms.get_stresses,
+                atoms.get_potential_energies):
+        values = get()
+        values[...] = 0.0
+        assert np.abs(get()).max() > 0
+    np.testing.assert_allclose(atoms.get_stresses().sum(axis=0), atoms.get_stress(),
+                               rtol=1e-12, atol=1e-14)
 
 
 def test_one_calculator_two_atoms(atoms, snnp_model):
     other = atoms.copy()
     other.rattle(0.05, seed=8)
+    other.numbers[:] = other.numbers[::-1]
+    other.set_cell(other.cell.array * 1.01, scale_atoms=True)
     ref_a, ref_b = atoms.copy(), other.copy()
     ref_a.calc, ref_b.calc = SNNP(snnp_model), SNNP(snnp_model)
     calc = SNNP(snnp_model)
     atoms.calc = other.calc = calc
     for _ in range(2):
         np.testing.assert_array_equal(atoms.get_forces(), ref_a.get_forces())
+        np.testing.assert_array_equal(atoms.get_stress(), ref_a.get_stress())
         np.testing.assert_array_equal(other.get_forces(), ref_b.get_forces())
+        np.testing.assert_array_equal(other.get_stress(), ref_b.get_stress())
 
 
 def test_threads_equal_serial(atoms, snnp_model):

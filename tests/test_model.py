@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from snnp_calc import kernels
 from snnp_calc.initial import initial_model
 from snnp_calc.model import MLPReadout, Model, select_species
 
@@ -40,6 +41,27 @@ def test_model_is_immutable(snnp_model):
         snnp_model.e0 = np.ones(2)
     with pytest.raises(ValueError):
         snnp_model.e0[0] = 1.0
+
+
+def test_cached_constants_belong_to_their_model(snnp_model):
+    changed = snnp_model.from_vector(snnp_model.to_vector() + 0.01)
+    for model in (snnp_model, changed):
+        np.testing.assert_array_equal(model.readout_zero,
+                                      kernels.readout_zero(*model.kernel_arrays[:-1]))
+        assert model.cutoff == max(s.x1 for s in model.radial_splines)
+    assert not np.array_equal(changed.readout_zero, snnp_model.readout_zero)
+    with pytest.raises(AttributeError):
+        snnp_model.cutoff = 1.0
+
+
+def test_species_indices(snnp_model):
+    assert snnp_model.species == ("Mo", "Ni")
+    np.testing.assert_array_equal(snnp_model.species_indices([28, 42, 42]), [1, 0, 0])
+    assert snnp_model.species_indices(np.zeros(0, int)).shape == (0,)
+    for numbers, named in (([42, 29], "Cu"), ([0, 42], "X"), ([42, -14], "Z=-14"),
+                           ([200, 28], "Z=200")):
+        with pytest.raises(ValueError, match=named):
+            snnp_model.species_indices(numbers)
 
 
 def test_select_species_reorders_and_restricts(snnp_model):

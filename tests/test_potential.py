@@ -11,6 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from snnp_calc import SNNP, read_model
 from snnp_calc.model import select_species
+from snnp_calc.potential import neighbour_cell, voigt
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHEAR = np.array([[1.02, 0, 0.03], [0, 0.99, -0.02], [0.1, -0.01, 1.03]])
@@ -323,3 +324,32 @@ def test_coincident_atoms_raise(any_model):
     atoms.calc = SNNP(any_model)
     with pytest.raises(ValueError, match="coincide"):
         atoms.get_potential_energy()
+
+
+# --- helpers ---------------------------------------------------------------------
+
+def test_voigt_is_the_symmetrised_tensor():
+    W_ncc = np.random.default_rng(0).normal(size=(5, 3, 3))
+    sym = 0.5 * (W_ncc + np.swapaxes(W_ncc, -1, -2))
+    expected = sym[..., [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    np.testing.assert_array_equal(voigt(W_ncc), expected)
+    np.testing.assert_array_equal(voigt(W_ncc[0].tolist()), expected[0])
+
+
+def test_neighbour_cell_keeps_invertible_cells():
+    # the cheap determinant decides as numpy's LU one with its threshold would
+    positions = np.random.default_rng(1).normal(size=(4, 3))
+    pbc = np.array([True, True, True])
+    cells = [np.eye(3) * 5.0, SHEAR * 3.1, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 1e-8]],
+             np.diag([1.0, 1.0, 2e-9]), np.diag([1.0, 1.0, 5e-10]), np.diag([1e-3, 1e3, 1.0])]
+    for cell in np.array(cells):
+        scale = max(np.abs(cell).max(), 1.0)
+        if abs(np.linalg.det(cell)) > 1e-9 * scale ** 3:
+            out, origin = neighbour_cell(positions, cell, pbc)
+            assert out is cell and origin is None
+        else:
+            with pytest.raises(ValueError, match="linearly dependent"):
+                neighbour_cell(positions, cell, pbc)
+    flat = np.diag([4.0, 4.0, 1e-12])
+    out, _ = neighbour_cell(positions, flat, np.array([True, True, False]))
+    np.testing.assert_array_equal(np.abs(out[2]), [0.0, 0.0, 1.0])
