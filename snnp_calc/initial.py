@@ -147,12 +147,12 @@ def fit_e0(model, frames):
     -------
     Model
     """
-    from .metrics import predict
-    predictions = predict(model, frames)
+    from .loss import pack_frames, predict_packed
+    data = pack_frames(frames, model.species, model.cutoff)
     counts = np.array([np.bincount(model.species_indices(f.atoms.numbers),
                                    minlength=model.n_species) for f in frames], float)
     n_atoms = counts.sum(axis=1)
-    residual = np.array([f.energy - p["energy"] for f, p in zip(frames, predictions)])
+    residual = data.E_ref_s - predict_packed(model, data)[0]
     present = counts.sum(axis=0) > 0
     shift = np.zeros(model.n_species)
     shift[present] = np.linalg.lstsq(counts[:, present] / n_atoms[:, None], residual / n_atoms,

@@ -14,8 +14,7 @@ import dataclasses
 
 import numpy as np
 from .kernels import ACTIVATIONS, mlp_eval
-from .loss import frame_weights
-from .metrics import predict
+from .loss import frame_weights, pack_frames, predict_packed
 from .model import MLPReadout, Model, SplineReadout
 from .splines import Spline
 
@@ -59,30 +58,26 @@ def linear_start(model, frames, weights, rcond=1e-12):
         problem (pair filters and the pair term overlap in a linear model):
         the minimum-norm solution is taken along such directions.
     """
+    data = pack_frames(frames, model.species, model.cutoff)
     units = _unit_models(model)
     wE, wF, wS = frame_weights(frames, weights)
-    blocks, target = [], []
-    for frame, we, wf, ws in zip(frames, wE, wF, wS):
-        sE, sF, sS = np.sqrt(we) / len(frame.atoms), np.sqrt(wf), np.sqrt(ws)
-        has_s = ws > 0
-        cols = []
-        for _, _, unit in units:
-            p = predict(unit, [frame])[0]
-            col = [[sE * p["energy"]], sF * p["forces"].ravel()]
-            if has_s:
-                col.append(sS * p["stress"])
-            cols.append(np.concatenate(col))
-        counts = np.bincount(model.species_indices(frame.atoms.numbers),
-                             minlength=model.n_species)
-        e0_cols = np.zeros((len(cols[0]), model.n_species))
-        e0_cols[0] = sE * counts
-        blocks.append(np.hstack([np.array(cols).T, e0_cols]))
-        rhs = [[sE * frame.energy], sF * frame.forces.ravel()]
-        if has_s:
-            rhs.append(sS * frame.stress)
-        target.append(np.concatenate(rhs))
-    A = np.vstack(blocks)
-    b = np.concatenate(target)
+    n_s = np.diff(data.n_off_s)
+    sE = np.sqrt(wE) / n_s
+    sF = np.repeat(np.sqrt(wF), n_s)[:, None]
+    has_s = wS > 0
+    sS = np.sqrt(wS[has_s])[:, None]
+
+    def rows(E_s, F_nc, S_sv):
+        return np.concatenate([sE * E_s, (sF * F_nc).ravel(), (sS * S_sv[has_s]).ravel()])
+
+    columns = [rows(*predict_packed(unit, data)[:3]) for _, _, unit in units]
+    counts = np.zeros((data.n_structures, model.n_species))
+    np.add.at(counts, (np.repeat(np.arange(data.n_structures), n_s), data.species_n), 1.0)
+    for a in range(model.n_species):
+        columns.append(rows(counts[:, a], np.zeros_like(data.F_ref_nc),
+                            np.zeros_like(data.S_ref_sv)))
+    A = np.array(columns).T
+    b = rows(data.E_ref_s, data.F_ref_nc, data.S_ref_sv)
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
     coef = np.linalg.lstsq(A / norms, b, rcond=rcond)[0] / norms

@@ -121,6 +121,32 @@ def pack_frames(frames, species, cutoff):
         np.array(stresses, float), np.array(stress_flags), np.array(vol), float(cutoff))
 
 
+def predict_packed(model, data):
+    """Predictions of ``model`` for every structure of a :class:`TrainingSet`, in one kernel call.
+
+    Returns
+    -------
+    E_s : ndarray, shape (n_s,)
+        Energies, eV.
+    F_nc : ndarray, shape (n, 3)
+        Forces, eV/Å.
+    S_sv : ndarray, shape (n_s, 6)
+        ASE stresses (Voigt), eV/Å³; zero for structures that are not 3D-periodic.
+    G_nf : ndarray, shape (n, K)
+        Descriptors.
+    """
+    E_n, F_nc, W_ncc, G_nf = kernels.single_point(
+        data.i_p, data.j_p, data.D_pc, data.species_n, *model.kernel_arrays, model.readout_zero,
+        True)
+    starts = data.n_off_s[:-1]
+    W_scc = np.add.reduceat(W_ncc, starts, axis=0)
+    sym = 0.5 * (W_scc + W_scc.transpose(0, 2, 1))
+    S_sv = sym[:, [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    S_sv = np.divide(S_sv, data.vol_s[:, None], out=np.zeros_like(S_sv),
+                     where=data.vol_s[:, None] > 0)
+    return np.add.reduceat(E_n, starts), F_nc, S_sv, G_nf
+
+
 class ParameterMap:
     """Gradient bookkeeping for one model layout (knots, masks, widths; not values).
 

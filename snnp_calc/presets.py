@@ -24,7 +24,8 @@ from matscipy.neighbours import neighbour_list
 from .initial import fit_e0, initial_model
 from .model import MLPReadout, Model, SplineReadout
 from .parameters import share_filters
-from .potential import evaluate, neighbour_cell
+from .loss import pack_frames, predict_packed
+from .potential import neighbour_cell
 from .splines import Spline
 
 PRESETS = {
@@ -146,12 +147,9 @@ def _with_filters(model, source):
 
 
 def _descriptors(model, frames):
-    G, sp = [], []
-    for f in frames:
-        a = f.atoms
-        G.append(evaluate(model, a.numbers, a.positions, a.cell.array, a.pbc)["descriptors"])
-        sp.append(model.species_indices(a.numbers))
-    return np.concatenate(G), np.concatenate(sp)
+    """Descriptors (n, K) and species indices (n,) of every atom of ``frames``."""
+    data = pack_frames(frames, model.species, model.cutoff)
+    return predict_packed(model, data)[3], data.species_n
 
 
 def _standardised(model, G_nf, species_n):

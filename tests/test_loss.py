@@ -155,3 +155,20 @@ def test_residual_products_equal_jacobian_transpose(frames):
     big = exact > 1e-3 * exact.max()
     # 400 ±1 samples: relative standard error of each entry <= sqrt(2/400) ≈ 0.07
     assert np.median(np.abs(estimate[big] / exact[big] - 1)) < 0.1
+
+
+def test_packed_predictions_equal_per_frame_ones(frames, snnp_model):
+    """One kernel call over all structures gives each structure's own prediction."""
+    from snnp_calc.loss import predict_packed
+    data = pack_frames(frames, snnp_model.species, snnp_model.cutoff)
+    E_s, F_nc, S_sv, G_nf = predict_packed(snnp_model, data)
+    for s, (frame, p) in enumerate(zip(frames, predict(snnp_model, frames))):
+        n0, n1 = data.n_off_s[s], data.n_off_s[s + 1]
+        assert E_s[s] == pytest.approx(p["energy"], rel=1e-13)
+        np.testing.assert_allclose(F_nc[n0:n1], p["forces"], rtol=1e-12, atol=1e-13)
+        if not frame.atoms.pbc.all():
+            # stresses are fitted on 3D-periodic cells only
+            assert data.vol_s[s] == 0 and not S_sv[s].any()
+        else:
+            np.testing.assert_allclose(S_sv[s], p["stress"], rtol=1e-12, atol=1e-14)
+    assert G_nf.shape == (len(data.species_n), len(snnp_model.rho) + len(snnp_model.f))

@@ -29,11 +29,14 @@ def test_vector_length_is_checked(snnp_model):
         snnp_model.from_vector(np.zeros(3))
 
 
-def test_radial_splines_vanish_at_cutoff(snnp_model):
+def test_radial_splines_vanish_at_their_last_knot(snnp_model):
+    """rho and phi end at the cutoff, f at the shorter triplet range; all with y = y' = 0."""
     for s in snnp_model.radial_splines:
-        assert s.x1 == snnp_model.cutoff
         assert s.y[-1] == 0.0 and s.dN == 0.0
         assert s.fixed[s.n_knots - 1] and s.fixed[-1]
+    for s in [s for row in snnp_model.rho for s in row] + list(snnp_model.phi):
+        assert s.x1 == snnp_model.cutoff
+    assert {s.x1 for row in snnp_model.f for s in row} == {3.9} and snnp_model.cutoff == 4.6
 
 
 def test_model_is_immutable(snnp_model):
