@@ -7,6 +7,7 @@ file (:mod:`snnp_calc.committee`).
 """
 import dataclasses
 
+from .fitting import MAX_ITER, MAX_TIME
 from .io import read_model, write_model
 
 # name: (type, help); a bool is a flag. All may also be given in the TOML file.
@@ -21,8 +22,9 @@ FIT_OPTIONS = {
     "hidden": (str, "MLP hidden widths, e.g. 16,16 (empty: linear readout)"),
     "activation": (str, "tanh, softplus, silu or celu"),
     "method": (str, "lbfgs (default) or lsq (exact-Jacobian least squares)"),
-    "max_iter": (int, "optimiser iterations at most"),
-    "max_time": (float, "wall-time limit, s (per model of a committee)"),
+    "max_iter": (int, f"optimiser iterations at most (default {MAX_ITER})"),
+    "max_time": (float, f"wall-time limit of the fit, s, setup included (default {MAX_TIME:g}; "
+                        "0: none; per model of a committee)"),
     "validation": (float, "fraction of --train held out for early stopping (default 0.1)"),
     "patience": (int, "iterations without a better validation loss before stopping"),
     "seed": (int, "seed of the split and the starting model"),
@@ -128,8 +130,8 @@ def run(args):
     start = read_model(s["resume"]) if "resume" in s else s.get("preset", "s-nnp")
     train = s["train"] if len(s["train"]) > 1 else s["train"][0]
     options.update(
-        weights=weights, method=s.get("method", "lbfgs"), max_iter=s.get("max_iter", 2000),
-        max_time=s.get("max_time"), validation=s.get("validation", 0.1),
+        weights=weights, method=s.get("method", "lbfgs"), max_iter=s.get("max_iter", MAX_ITER),
+        max_time=s.get("max_time", MAX_TIME) or None, validation=s.get("validation", 0.1),
         patience=s.get("patience", 200), seed=s.get("seed", 0), cutoff=s.get("cutoff"),
         checkpoint=s.get("checkpoint"), checkpoint_every=s.get("checkpoint_every", 25),
         progress=lambda line: print(line, flush=True), freeze=_list(s.get("freeze", ())),

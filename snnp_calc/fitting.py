@@ -38,6 +38,11 @@ from .parameters import Reparametrisation, share_filters as share
 from .presets import distance_range, preset_model
 
 
+# Defaults: a fit is meant to take minutes on a laptop.
+MAX_ITER = 10000
+MAX_TIME = 900.0
+
+
 class _Stop(Exception):
     """Raised inside the optimiser's callback to end the run."""
 
@@ -66,12 +71,12 @@ class _Tracker:
     """Progress, validation, early stopping and checkpoints along the optimisation."""
 
     def __init__(self, template, val_set, weights, max_iter, patience, checkpoint,
-                 checkpoint_every, progress, max_time):
+                 checkpoint_every, progress, max_time, start):
         self.template, self.val_set, self.weights = template, val_set, weights
         self.max_iter, self.patience, self.max_time = max_iter, patience, max_time
         self.checkpoint, self.checkpoint_every = checkpoint, checkpoint_every
         self.progress = progress
-        self.start = time.perf_counter()
+        self.start = start
         self.iteration = 0
         self.best = (np.inf, template.to_vector(), 0)
         if val_set is not None:
@@ -121,8 +126,8 @@ class _Tracker:
         write_model(dataclasses.replace(self.best_model(), metadata=meta), self.checkpoint)
 
 
-def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_iter=2000,
-        max_time=None, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
+def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
+        max_iter=MAX_ITER, max_time=MAX_TIME, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
         checkpoint_every=25, progress=print, freeze=(), share_filters=False, init_filters=None,
         bootstrap=False, constraints=(), core_radius=None, **preset_options):
     """Fit an s-NNP to reference data.
@@ -138,8 +143,9 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
     method : {"lbfgs", "lsq"}
     max_iter : int
         Optimiser iterations at most.
-    max_time : float, optional
-        Wall-time limit, s.
+    max_time : float or None
+        Wall-time limit of the whole fit, s, counted from the call (building
+        the start counts); checked after every iteration. None: no limit.
     validation : float
         Fraction of ``train`` held out for early stopping (0: none).
     patience : int
@@ -183,6 +189,7 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
         ``stopped`` (why), ``best_iteration`` and ``best_loss`` (validation
         loss of the returned model, or training loss without validation).
     """
+    started = time.perf_counter()
     say = progress or (lambda line: None)
     train_frames = _frames(train)
     test_frames = _frames(test) if test is not None else None
@@ -211,8 +218,7 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs", max_
         f"({len(data.species_n)} atoms), validating on {len(val_frames)}; "
         f"cutoff {model.cutoff:g} Å, method {method}")
     tracker = _Tracker(model, val_set, weights, max_iter, patience, checkpoint,
-                       checkpoint_every, say, max_time)
-    started = time.perf_counter()
+                       checkpoint_every, say, max_time, started)
     stopped = "converged"
     try:
         if method == "lbfgs":
