@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numba
 
+from _results import markers, write_block
 from snnp_calc import fit, read_model, write_model
 from snnp_calc.dataset import read_frames
 from snnp_calc.initial import fit_e0
@@ -37,19 +38,6 @@ def reference_row(element, train, test):
     path = SHARED / "potentials" / f"{element}.smeam2020.meam.spline"
     model = fit_e0(read_model(path), train)
     return error_report(model, test)["all"]
-
-
-def replace_section(path, name, text):
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    old = path.read_text() if path.exists() else "# snnp_calc benchmarks\n"
-    block = f"{start}\n{text}\n{end}"
-    if start in old:
-        new = old[:old.index(start)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
 
 
 def main():
@@ -104,7 +92,8 @@ def main():
                   f"{numba.get_num_threads()} threads\n"
                   f"- Test-set errors: energy per atom in meV/atom, force components in eV/Å; "
                   f"fit time includes building the starting model and the linear start.\n\n")
-        replace_section(ROOT / "benchmarks" / "RESULTS.md", "fit", header + text)
+        start, end = markers("fit")
+        write_block(f"{start}\n{header}{text}\n{end}", start, end)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ import numpy as np
 from ase.build import bulk
 from ase.data import atomic_masses, atomic_numbers
 
+from _results import RESULTS, markers, write_block
 from snnp_calc import SNNP, read_model
 from snnp_calc.initial import initial_model
 from snnp_calc.lammps import lammps_available, lammps_frame
@@ -54,8 +55,7 @@ from snnp_calc.lammps import lammps_available, lammps_frame
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 POTENTIAL = REPO.parent / "shared" / "data" / "potentials" / "Si_1.meam.spline"
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- inference:start -->", "<!-- inference:end -->"
+START, END = markers("inference")
 
 REPEATS = {8: (1, 1, 1), 256: (2, 4, 4), 2048: (4, 8, 8), 16384: (8, 16, 16)}
 A_SI, RATTLE, SEED = 5.431, 0.05, 42
@@ -269,29 +269,6 @@ Multi-thread figures need an otherwise idle machine: with one other busy process
 """
 
 
-def write_results(text, path=RESULTS):
-    """Replace (or append) the inference section of ``path``, atomically."""
-    if path.exists():
-        old = path.read_text(encoding="utf-8")
-    else:
-        old = ("# snnp_calc benchmarks\n\nResults of the scripts in this folder; each "
-               "section is rewritten by its script with `--write`.\n\n")
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + text.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(REPEATS),
@@ -310,7 +287,7 @@ def main(argv=None):
     text = section(rows, cutoff, command, load_before, os.getloadavg()[0])
     print(text.split("\n", 1)[1].rsplit(END, 1)[0].strip())
     if args.write:
-        write_results(text)
+        write_block(text, START, END)
         print(f"wrote {RESULTS}", file=sys.stderr)
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from bench_inference import machine
 
+from _results import RESULTS, markers, write_block
 from snnp_calc import read_model, write_model
 from snnp_calc.initial import initial_model
 from snnp_calc.lammps_plugin import build_plugin
@@ -49,8 +50,7 @@ from snnp_calc.model import Model
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- lammps-plugin:start -->", "<!-- lammps-plugin:end -->"
+START, END = markers("lammps-plugin")
 BIN = Path(sys.executable).parent
 A_MO, TEMPERATURE, SKIN, WARMUP = 3.165, 600.0, 1.0, 5
 F_END = 4.0         # Å, last knot of the short triplet filters
@@ -203,25 +203,6 @@ load averages.
 """
 
 
-def write_results(text, path=RESULTS):
-    """Replace (or append) the plugin section of ``path``, atomically."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# snnp_calc benchmarks\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + text.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=20,
@@ -245,7 +226,7 @@ def main(argv=None):
     text = section(results, rel, args, command, load_before, os.getloadavg()[0])
     print(text.split("\n", 1)[1].rsplit(END, 1)[0].strip())
     if args.write:
-        write_results(text)
+        write_block(text, START, END)
         print(f"wrote {RESULTS}", file=sys.stderr)
 
 

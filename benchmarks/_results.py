@@ -1,0 +1,27 @@
+"""Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between its markers."""
+from pathlib import Path
+
+from snnp_calc.io import atomic_write_text
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HEADER = ("# snnp_calc benchmarks\n\nResults of the scripts in this folder; each section is "
+          "rewritten by its script with `--write`.\n")
+
+
+def markers(name):
+    """The start and end markers of section ``name``."""
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+def write_block(block, start, end, path=RESULTS):
+    """Put ``block`` (which begins with ``start`` and ends with ``end``) in place of the old one.
+
+    Appends it when the file has no such section yet; writes atomically.
+    """
+    old = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    if start in old and end in old:
+        before, rest = old.split(start, 1)
+        new = before + block.rstrip("\n") + rest.split(end, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
+    atomic_write_text(path, new)
