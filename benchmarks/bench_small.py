@@ -25,7 +25,7 @@ equal LAMMPS' to 1e-8 eV/Å.
 
 Usage (from the repository root)::
 
-    python benchmarks/bench_small.py [--rounds 30] [--calls 200]
+    python benchmarks/bench_small.py [--rounds 30] [--calls 200] [--write]
 """
 import argparse
 import os
@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from matscipy.neighbours import neighbour_list
 
+from _results import markers, write_block
 from bench_inference import (FORCE_TOL, POTENTIAL, lammps_forces, machine, open_lammps,
                              structure)
 from snnp_calc import SNNP, kernels, read_model
@@ -115,6 +116,8 @@ def main(argv=None):
                         help="calls of each variant per turn (default: %(default)s)")
     parser.add_argument("--potential", type=Path, default=POTENTIAL,
                         help="old-format Si meam/spline file (default: %(default)s)")
+    parser.add_argument("--write", action="store_true",
+                        help="write the small-system section of benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     ok, reason = lammps_available()  # also preloads libmpi for the lammps module
     if not ok:
@@ -138,7 +141,14 @@ def main(argv=None):
         load_after = os.getloadavg()[0]
     finally:
         lmp.close()
-    print(report(t, load_before, load_after))
+    text = report(t, load_before, load_after)
+    print(text)
+    if args.write:
+        start, end = markers("small")
+        command = "python benchmarks/bench_small.py " + " ".join(
+            sys.argv[1:] if argv is None else argv)
+        write_block(f"{start}\n## Small systems: where an 8-atom single point goes\n\n"
+                    f"- Command: `{command.strip()}`\n\n```\n{text}\n```\n{end}", start, end)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Do physical constraints keep a fitted s-NNP physical where the data end?
 
-    python examples/physical_constraints.py [--elements Mo] [--max-time 300] [--out docs/constraints]
+    python examples/physical_constraints.py [--elements Mo] [--max-time 300]
+        [--max-structures N] [--data DIR] [--out docs/constraints]
 
 For each element, two s-NNP fits with the same architecture (softplus
 network) on the Zuo et al. (2020) training set: one free, one with
@@ -18,20 +19,19 @@ Writes ``constraints.md`` (test errors, where each curve stops being
 physical) and ``constraints.png`` (the curves) to ``--out``.
 """
 import argparse
-import datetime
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
+from _results import (ZUO, command_line, data_files, header, load, positive_int,
+                      require_matplotlib, save_figure)
 from snnp_calc import SNNP, fit, write_model
-from snnp_calc.dataset import read_frames
+from snnp_calc.io import atomic_write_text
 from snnp_calc.presets import distance_range
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "zuo2020"
 LATTICE = {"Mo": ("bcc", 3.16), "Ni": ("fcc", 3.52), "Cu": ("fcc", 3.63)}
 VARIANTS = {"free": (), "constrained": ("repulsive-core", "convex-readout")}
 
@@ -61,10 +61,8 @@ def breaks_monotony(x, y, below):
     return None if len(rising) == 0 else float(x[rising[-1] + 1])
 
 
-def study(element, max_time, out):
+def study(element, train, test, max_time, out):
     """Fit both variants and evaluate their curves; returns a list of result dicts."""
-    train = read_frames(DATA / element / "train.xyz")
-    test = read_frames(DATA / element / "test.xyz")
     elastic = [(f.atoms.get_volume() / len(f.atoms), f.energy / len(f.atoms))
                for f in train + test if f.config_type == "Elastic"]
     shortest = distance_range(train)[0]
@@ -79,21 +77,23 @@ def study(element, max_time, out):
                                                               161))
         v0 = volume[np.argmin(energy)]
         # shift model energies onto the DFT ones at the data's lowest-energy volume
-        v_ref, e_ref = min(elastic, key=lambda p: p[1])
-        shift = e_ref - np.interp(v_ref, volume, energy)
+        shift = 0.0
+        if elastic:
+            v_ref, e_ref = min(elastic, key=lambda p: p[1])
+            shift = e_ref - np.interp(v_ref, volume, energy)
         rows.append(dict(element=element, variant=name, test=report["test"]["all"],
                          r=r, e_dimer=e_dimer, r_min=float(r[np.argmin(e_dimer)]),
                          dimer_break=breaks_monotony(r, e_dimer, r[np.argmin(e_dimer)]),
                          shortest=float(shortest), volume=volume, energy=energy + shift,
                          ev_break=breaks_monotony(volume, energy, v0),
-                         elastic=np.array(elastic)))
+                         elastic=np.array(elastic).reshape(-1, 2)))
     return rows
 
 
-def table(rows, command):
+def table(rows, command, load_start):
     """The markdown report."""
-    lines = [f"Command: `{command}`; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d} "
-             f"on {os.cpu_count()} cores.", "",
+    lines = [header("Free against constrained s-NNP fits, far from the data", command,
+                    load_start), "",
              "| element | model | test E MAE (meV/atom) | test F MAE (eV/Å) | dimer minimum (Å) "
              "| dimer stops repelling at (Å) | E-V stops rising under compression at "
              "(Å³/atom) |", "|---|---|---:|---:|---:|---|---|"]
@@ -126,30 +126,30 @@ def figure(rows, path):
         for ax in (ax_d, ax_v):
             ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--elements", nargs="+", default=["Mo"], choices=sorted(LATTICE))
     parser.add_argument("--max-time", type=float, default=300.0, help="per fit, s")
-    parser.add_argument("--out", default="docs/constraints")
+    parser.add_argument("--max-structures", type=positive_int,
+                        help="fit only the first N training structures (smoke tests)")
+    parser.add_argument("--data", type=Path, default=ZUO, help="folder of <El>/train.xyz, test.xyz")
+    parser.add_argument("--out", type=Path, default=Path("docs/constraints"))
     args = parser.parse_args(argv)
-    if not DATA.is_dir():
-        sys.exit(f"the Zuo et al. data are not at {DATA}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [row for element in args.elements for row in study(element, args.max_time, out)]
-    command = "python examples/physical_constraints.py " + " ".join(
-        sys.argv[1:] if argv is None else argv)
-    text = table(rows, command)
-    tmp = out / ".constraints.md.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, out / "constraints.md")
-    figure(rows, out / "constraints.png")
+    files = data_files(args.data, args.elements)
+    require_matplotlib()
+    command, load_start = command_line(__file__, argv), os.getloadavg()[0]
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for element in args.elements:
+        train, test = load(*files[element], args.max_structures)
+        rows += study(element, train, test, args.max_time, args.out)
+    text = table(rows, command, load_start)
+    atomic_write_text(args.out / "constraints.md", text)
+    figure(rows, args.out / "constraints.png")
     print(text)
 
 

@@ -19,12 +19,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from .cli_fit import add_cli as add_fit_cli
 from .dataset import read_frames
 from .initial import fit_e0
 from .io import read_model, write_model
-from .cli_fit import add_cli as add_fit_cli
+from .io_meam import without_e0
 from .lammps_plugin import add_cli as add_lammps_plugin_cli
 from .metrics import error_report, format_report
 
@@ -36,11 +35,7 @@ def _convert(args):
         meta = dict(model.metadata, e0_fitted_on=str(args.fit_e0), converted_from=str(args.input))
         model = dataclasses.replace(model, metadata=meta)
     if args.drop_e0:
-        # meam/spline has no per-atom reference energy: record it in the comment line
-        note = ", ".join(f"{sym} {float(e)!r}" for sym, e in zip(model.species, model.e0))
-        comment = str(model.metadata.get("comment", "# converted by snnp_calc"))
-        meta = dict(model.metadata, comment=f"{comment} | dropped e0 (eV/atom): {note}")
-        model = dataclasses.replace(model, e0=np.zeros(model.n_species), metadata=meta)
+        model = without_e0(model)
     write_model(model, args.output, style=args.style)
     print(f"wrote {args.output} ({', '.join(model.species)}, cutoff {model.cutoff:g} Å)")
 

@@ -8,7 +8,8 @@ file (:mod:`snnp_calc.committee`).
 import dataclasses
 
 from .fitting import MAX_ITER, MAX_TIME
-from .io import read_model, write_model
+from .io import file_format, read_model, write_model
+from .io_meam import without_e0
 
 # name: (type, help); a bool is a flag. All may also be given in the TOML file.
 FIT_OPTIONS = {
@@ -128,6 +129,11 @@ def run(args):
     if "hidden" in s:
         options["hidden"] = _list(s["hidden"], int)
     start = read_model(s["resume"]) if "resume" in s else s.get("preset", "s-nnp")
+    to_lammps = file_format(s["out"]) == "meam/spline"
+    if to_lammps and (s.get("committee") or (start != "s-meam" and (
+            isinstance(start, str) or start.readout_kind != "spline"))):
+        raise ValueError(f"{s['out']}: only an s-MEAM model (--preset s-meam) can be written "
+                         "as LAMMPS meam/spline; use a .json output")
     train = s["train"] if len(s["train"]) > 1 else s["train"][0]
     options.update(
         weights=weights, method=s.get("method", "lbfgs"), max_iter=s.get("max_iter", MAX_ITER),
@@ -143,6 +149,12 @@ def run(args):
         model, _ = fit(start, train, s.get("test"), **options)
     meta = dict(model.metadata, command=args.command_line, training_data=list(s["train"]))
     model = dataclasses.replace(model, metadata=meta)
+    if to_lammps:
+        json_path = str(s["out"]) + ".json"
+        write_model(model, json_path)
+        print(f"wrote {json_path} (with e0)")
+        # LAMMPS has no per-atom reference energy: energies shift by e0 per atom
+        model = without_e0(model)
     write_model(model, s["out"])
     print(f"wrote {s['out']}")
     if "plots" in s:

@@ -25,6 +25,7 @@ As LAMMPS' PotentialFileReader does, text after ``#`` on lines after the first
 is a comment and blank lines are skipped; unlike LAMMPS, each record must sit
 on one line with exactly its number of tokens.
 """
+import dataclasses
 import math
 import re
 
@@ -270,6 +271,18 @@ def _check_expressible(model):
     if nonzero:
         raise ValueError("meam/spline has no per-species reference energy, but e0 is nonzero "
                          f"for {', '.join(nonzero)}; write the model as JSON instead")
+
+
+def without_e0(model):
+    """``model`` with e0 = 0, for meam/spline, which has no per-species reference energy.
+
+    Energies shift by e0 per atom; forces and stresses do not change. The
+    dropped values go to the comment line (``metadata['comment']``).
+    """
+    note = ", ".join(f"{sym} {float(e)!r}" for sym, e in zip(model.species, model.e0))
+    comment = str(model.metadata.get("comment", "# converted by snnp_calc"))
+    meta = dict(model.metadata, comment=f"{comment} | dropped e0 (eV/atom): {note}")
+    return dataclasses.replace(model, e0=np.zeros(model.n_species), metadata=meta)
 
 
 def _comment_line(model):

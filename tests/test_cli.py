@@ -170,3 +170,19 @@ def test_fit_config_values_are_type_checked(reference_xyz, tmp_path, capsys):
     assert main(["fit", "--train", str(path), "--out", str(tmp_path / "x.json"),
                  "--config", str(config)]) == 2
     assert "fit.toml: n_rho: expected int, got 'two'" in capsys.readouterr().err
+
+
+def test_fit_to_lammps_file_keeps_e0_in_json(reference_xyz, tmp_path, capsys):
+    """An s-MEAM fit written as meam/spline: e0 dropped there, kept in OUT.json beside it."""
+    path, _ = reference_xyz
+    out = tmp_path / "fitted.meam.spline"
+    assert main(["fit", "--train", str(path), "--preset", "s-meam", "--max-iter", "3",
+                 "--validation", "0", "--out", str(out)]) == 0
+    lammps, full = read_model(out), read_model(str(out) + ".json")
+    assert not lammps.e0.any() and full.e0.any()
+    assert "dropped e0" in lammps.metadata["comment"]
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(2)
+    e = [SNNP(m).get_potential_energy(atoms) for m in (lammps, full)]
+    assert e[1] - e[0] == pytest.approx(len(atoms) * full.e0[0], rel=1e-12)
+    assert main(["fit", "--train", str(path), "--out", str(tmp_path / "x.meam.spline")]) == 2
+    assert "only an s-MEAM model" in capsys.readouterr().err

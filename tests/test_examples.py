@@ -228,3 +228,23 @@ def test_shared_filters_without_data(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "DFT data not found" in out.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_physical_constraints(zuo_dir, tmp_path):
+    """Free and constrained fits: table, figure, and the constraints hold in the written model."""
+    pytest.importorskip("matplotlib")
+    out = run("physical_constraints.py", "--elements", "Mo", "--max-structures", "8",
+              "--max-time", "3", "--data", str(zuo_dir), "--out", str(tmp_path))
+    rows = table_rows((tmp_path / "constraints.md").read_text())
+    assert [r[:2] for r in rows] == [["Mo", "free"], ["Mo", "constrained"]]
+    assert "| Mo | constrained |" in out
+    assert_png(tmp_path / "constraints.png")
+    model = read_model(tmp_path / "Mo-constrained.json")
+    core = model.metadata["fit"]["core_radius"]
+    assert model.metadata["fit"]["constraints"] == ["repulsive-core", "convex-readout"]
+    for s in model.phi:
+        assert np.all(np.diff(s.y[s.knots <= core]) <= 0) and s.d0 <= 0
+    for layers in model.readout.weights:
+        assert all((w >= 0).all() for w in layers[2::2])
+    free = read_model(tmp_path / "Mo-free.json")
+    assert free.metadata["fit"]["constraints"] == []

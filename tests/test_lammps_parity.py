@@ -129,6 +129,12 @@ def lammps_virial(virial_cc):
 def compare(model, atoms, potential_file, species_order):
     """Assert parity of ``model`` (through SNNP and evaluate) with LAMMPS on ``atoms``."""
     ref = compute_lammps(atoms, "meam/spline", potential_file, species_order)
+    compare_with_reference(model, atoms, ref)
+    return ref
+
+
+def compare_with_reference(model, atoms, ref):
+    """Assert that a LAMMPS result ``ref`` equals SNNP(model) and evaluate() on ``atoms``."""
     atoms = atoms.copy()
     atoms.calc = SNNP(model)
     energy = atoms.get_potential_energy()
@@ -139,7 +145,6 @@ def compare(model, atoms, potential_file, species_order):
     assert_parity(lammps_virial(out["virial"]), ref["virial"], "virial")
     if atoms.cell.rank == 3:
         assert_parity(atoms.get_stress(), ref["stress"], "stress")
-    return ref
 
 
 @pytest.mark.parametrize("name, kind", sorted(STRUCTURES), ids=lambda v: v)

@@ -32,9 +32,8 @@ from snnp_calc.initial import initial_model
 from snnp_calc.io_meam import read_meam_spline
 from snnp_calc.lammps import compute_lammps, lammps_available, lammps_frame
 from snnp_calc.lammps_plugin import build_plugin, plugin_available
-from snnp_calc.potential import evaluate
-from test_lammps_parity import (POTENTIALS, RTOL, SHEAR, assert_parity, lammps_rel,
-                                lammps_virial)
+from test_lammps_parity import (POTENTIALS, RTOL, SHEAR, assert_parity, compare_with_reference,
+                                lammps_rel)
 from test_lammps_parity import STRUCTURES as PARITY_STRUCTURES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,20 +128,6 @@ def mlp_model(activation, seed, f_end=None, f_tail=False):
     return Model(base.species, base.rho, f, base.g, base.phi, readout, [-4.25, -5.5])
 
 
-def compare_with_calculator(model, atoms, ref):
-    """Assert that a LAMMPS result ``ref`` equals SNNP(model) on ``atoms`` (RTOL)."""
-    atoms = atoms.copy()
-    atoms.calc = SNNP(model)
-    energy = atoms.get_potential_energy()
-    assert lammps_rel(energy, ref["energy"]) <= RTOL, (energy, ref["energy"])
-    assert_parity(atoms.get_potential_energies(), ref["energies"], "per-atom energies")
-    assert_parity(atoms.get_forces(), ref["forces"], "forces")
-    out = evaluate(model, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
-    assert_parity(lammps_virial(out["virial"]), ref["virial"], "virial")
-    assert_parity(atoms.get_stress(), ref["stress"], "stress")
-    assert_parity(atoms.get_stresses(), ref["stresses"], "per-atom stresses")
-
-
 def assert_same(ours, theirs, keys=("energies", "forces", "virial", "virials")):
     """Two LAMMPS results agree in the energy and ``keys`` (RTOL)."""
     assert lammps_rel(ours["energy"], theirs["energy"]) <= RTOL
@@ -170,7 +155,7 @@ def test_smeam_equals_meam_spline(plugin, smeam_model, tmp_path, kind):
     assert_same(run_snnp(plugin, atoms, json_path, ["Ni", "Mo"]), ours)
     for result in (ours, theirs):
         assert_parity(result["virials"].sum(axis=0), result["virial"], "sum of per-atom virials")
-    compare_with_calculator(smeam_model, atoms, ours)
+    compare_with_reference(smeam_model, atoms, ours)
 
 
 def test_fitted_smeam_equals_meam_spline(plugin, tmp_path):
@@ -212,7 +197,7 @@ def test_snnp_equals_calculator(plugin, tmp_path, activation, kind):
     write_model(model, path)
     atoms = STRUCTURES[kind]()
     ref = run_snnp(plugin, atoms, path, ["Ni", "Mo"])
-    compare_with_calculator(model, atoms, ref)
+    compare_with_reference(model, atoms, ref)
     assert_parity(ref["virials"].sum(axis=0), ref["virial"], "sum of per-atom virials")
 
 
@@ -226,7 +211,7 @@ def test_model_shapes(plugin, tmp_path, n_rho, n_triplet, pair, hidden):
     path = tmp_path / "m.json"
     write_model(model, path)
     atoms = STRUCTURES["triclinic"]()
-    compare_with_calculator(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
+    compare_with_reference(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
 
 
 def test_conftest_snnp_model_equals_calculator(plugin, snnp_model, tmp_path):
@@ -234,7 +219,7 @@ def test_conftest_snnp_model_equals_calculator(plugin, snnp_model, tmp_path):
     path = tmp_path / "m.json"
     write_model(snnp_model, path)
     atoms = STRUCTURES["cubic"]()
-    compare_with_calculator(snnp_model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
+    compare_with_reference(snnp_model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
 
 
 @pytest.mark.parametrize("f_tail", [False, True], ids=["f-vanishes", "f-tail"])
@@ -246,7 +231,7 @@ def test_short_triplet_filters(plugin, tmp_path, f_tail, kind):
     path = tmp_path / "m.json"
     write_model(model, path)
     atoms = STRUCTURES[kind]()
-    compare_with_calculator(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
+    compare_with_reference(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
 
 
 def test_null_type_in_hybrid(plugin, tmp_path):
@@ -521,7 +506,7 @@ def test_process_survives_errors(plugin, model_file, smeam_model):
     for coeff in ("* * MODEL Mo Cu", "1 1 MODEL Mo", "* * /nonexistent Mo Ni"):
         lammps_error(plugin, model_file, coeff)
     atoms = STRUCTURES["cubic"]()
-    compare_with_calculator(smeam_model, atoms, run_snnp(plugin, atoms, model_file, ["Mo", "Ni"]))
+    compare_with_reference(smeam_model, atoms, run_snnp(plugin, atoms, model_file, ["Mo", "Ni"]))
 
 
 def test_bad_input_on_two_ranks(plugin, mpi_lmp, model_file, tmp_path):

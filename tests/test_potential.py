@@ -67,6 +67,17 @@ def test_forces_cluster(any_model):
     check_forces(atoms, any_model)
 
 
+def test_numerical_hessian_is_symmetric(any_model):
+    """CHECKS.md 4: the force constants, by central differences of forces, are symmetric."""
+    from matscipy.numerical import numerical_hessian
+    atoms = mixture(any_model, bcc(repeat=(1, 1, 2), rattle=0.1, seed=6), seed=3)
+    atoms.calc = SNNP(any_model)
+    H = numerical_hessian(atoms, 1e-4)
+    H = H.toarray() if hasattr(H, "toarray") else np.asarray(H)
+    assert H.shape == (3 * len(atoms), 3 * len(atoms)) and np.abs(H).max() > 0.1
+    np.testing.assert_allclose(H, H.T, atol=1e-6 * np.abs(H).max())
+
+
 @pytest.mark.parametrize("cell", ["cubic", "sheared", "small"])
 def test_stress_matches_strain_derivative(any_model, cell):
     if cell == "cubic":
