@@ -17,9 +17,17 @@ def write_block(block, start, end, path=RESULTS):
     """Put ``block`` (which begins with ``start`` and ends with ``end``) in place of the old one.
 
     Appends it when the file has no such section yet; writes atomically.
+
+    Raises
+    ------
+    ValueError
+        If the file has only one of the markers, or the end before the start.
     """
     old = path.read_text(encoding="utf-8") if path.exists() else HEADER
-    if start in old and end in old:
+    if (start in old) != (end in old) or (start in old and old.index(end) < old.index(start)):
+        raise ValueError(f"{path}: markers {start} and {end} must both be present, in this "
+                         "order, or both absent; mend the file by hand")
+    if start in old:
         before, rest = old.split(start, 1)
         new = before + block.rstrip("\n") + rest.split(end, 1)[1]
     else:

@@ -18,7 +18,6 @@ import datetime
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numba
@@ -44,8 +43,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--elements", nargs="+", default=["Mo", "Ni", "Cu"])
     parser.add_argument("--presets", nargs="+", default=["s-nnp", "s-meam"])
-    parser.add_argument("--time-snnp", type=float, default=720.0)
-    parser.add_argument("--time-smeam", type=float, default=240.0)
+    parser.add_argument("--time-snnp", type=float, default=870.0)
+    parser.add_argument("--time-smeam", type=float, default=300.0)
     parser.add_argument("--save", help="directory for the fitted models")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -59,10 +58,9 @@ def main():
         rows.append((element, "s-MEAM file (2020)", ref, None, None))
         for preset in args.presets:
             limit = args.time_snnp if preset == "s-nnp" else args.time_smeam
-            start = time.perf_counter()
             model, report = fit(preset, train, test, max_time=limit,
                                 progress=lambda line: None)
-            seconds = time.perf_counter() - start
+            seconds = report["seconds"]
             row = report["test"]["all"]
             rows.append((element, preset, row, seconds, len(model.to_vector())))
             print(f"{element} {preset}: {seconds:.0f} s, test E MAE {row['e_mae']:.2f} meV/atom, "
@@ -71,7 +69,8 @@ def main():
                 meta = dict(model.metadata, name=f"{element} {preset}",
                             training_data=f"Zuo et al. 2020 (mlearn) {element} train.xyz",
                             command=f"python benchmarks/bench_fit.py --elements {element} "
-                                    f"--presets {preset} --save {args.save}")
+                                    f"--presets {preset} --time-snnp {args.time_snnp:g} "
+                                    f"--time-smeam {args.time_smeam:g} --save {args.save}")
                 out = Path(args.save) / f"{element}-{preset}.json"
                 write_model(dataclasses.replace(model, metadata=meta), out)
     table = ["| element | model | params | fit time (s) | E MAE | E RMSE | F MAE | F RMSE |",

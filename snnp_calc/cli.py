@@ -29,7 +29,7 @@ from .metrics import error_report, format_report
 
 
 def _convert(args):
-    model = read_model(args.input, species=args.species)
+    model = read_model(args.input, species=args.species, committee=False)
     if args.fit_e0:
         model = fit_e0(model, read_frames(args.fit_e0))
         meta = dict(model.metadata, e0_fitted_on=str(args.fit_e0), converted_from=str(args.input))
@@ -58,13 +58,15 @@ def _plot(args):
     from ase.io import read
     from ase.io.formats import UnknownFileTypeError
     from .filter_plots import write_model_plots
-    model = read_model(args.model, species=args.species)
+    model = read_model(args.model, species=args.species, committee=False)
     images = None
     if args.data:
         try:
             images = read(args.data, ":")
         except (OSError, ValueError, UnknownFileTypeError) as err:
             raise ValueError(f"{args.data}: cannot read ({type(err).__name__}: {err})") from err
+        if sum(len(atoms) for atoms in images) == 0:
+            raise ValueError(f"{args.data}: no atoms; --data needs structures to histogram")
         for k, atoms in enumerate(images):
             try:
                 model.species_indices(atoms.numbers)

@@ -95,6 +95,10 @@ def settings_of(args):
             if not ok:
                 raise ValueError(f"{args.config}: {name}: expected {kind.__name__}, got "
                                  f"{value!r}")
+        for config_type, factor in _table(settings.get("config_weights", {}), args.config):
+            if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 0:
+                raise ValueError(f"{args.config}: config_weights.{config_type}: expected a "
+                                 f"number >= 0, got {factor!r}")
     for name in list(FIT_OPTIONS) + ["train", "test", "out"]:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
@@ -104,6 +108,14 @@ def settings_of(args):
     if isinstance(settings["train"], str):
         settings["train"] = [settings["train"]]
     return settings
+
+
+def _table(value, path):
+    """The items of the TOML table ``config_weights`` (error naming ``path`` otherwise)."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: config_weights: expected a table of config_type = factor, "
+                         f"got {value!r}")
+    return value.items()
 
 
 def _list(value, kind=str):
@@ -128,7 +140,7 @@ def run(args):
     options = {name: s[key] for key, name in PRESET_KEYS.items() if key in s}
     if "hidden" in s:
         options["hidden"] = _list(s["hidden"], int)
-    start = read_model(s["resume"]) if "resume" in s else s.get("preset", "s-nnp")
+    start = read_model(s["resume"], committee=False) if "resume" in s else s.get("preset", "s-nnp")
     to_lammps = file_format(s["out"]) == "meam/spline"
     if to_lammps and (s.get("committee") or (start != "s-meam" and (
             isinstance(start, str) or start.readout_kind != "spline"))):
@@ -150,13 +162,16 @@ def run(args):
     meta = dict(model.metadata, command=args.command_line, training_data=list(s["train"]))
     model = dataclasses.replace(model, metadata=meta)
     if to_lammps:
+        # LAMMPS has no per-atom reference energy: energies shift by e0 per atom; written
+        # first, as the write that can be refused, then the JSON that keeps e0
+        write_model(without_e0(model), s["out"])
+        print(f"wrote {s['out']} (without e0)")
         json_path = str(s["out"]) + ".json"
         write_model(model, json_path)
         print(f"wrote {json_path} (with e0)")
-        # LAMMPS has no per-atom reference energy: energies shift by e0 per atom
-        model = without_e0(model)
-    write_model(model, s["out"])
-    print(f"wrote {s['out']}")
+    else:
+        write_model(model, s["out"])
+        print(f"wrote {s['out']}")
     if "plots" in s:
         from .dataset import read_frames
         from .plots import parity_plots

@@ -238,7 +238,7 @@ def readout_response(model, G_by_species=None, n_points=101):
                          "its spline U")
     ro = model.readout
     arrays = model.kernel_arrays[:-1]
-    R0_s = kernels.readout_zero(*arrays)
+    R0_s = model.readout_zero
     S, K = ro.offset.shape
     held_sf = ro.offset.copy()
     lo_sf, hi_sf = ro.offset - 3 * ro.scale, ro.offset + 3 * ro.scale

@@ -202,7 +202,7 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
         model = share(model_or_preset) if share_filters else model_or_preset
     else:
         if isinstance(init_filters, (str, bytes)) or hasattr(init_filters, "__fspath__"):
-            init_filters = read_model(init_filters)
+            init_filters = read_model(init_filters, committee=False)
         model = preset_model(model_or_preset, fit_frames, cutoff=cutoff, seed=seed,
                              filters_from=init_filters, shared=share_filters, **preset_options)
         model = linear_start(model, fit_frames, weights)

@@ -37,7 +37,7 @@ def file_format(path, format=None):
                      ".meam.spline ending, or pass format=")
 
 
-def read_model(path, format=None, species=None):
+def read_model(path, format=None, species=None, committee=True):
     """Read a model file (JSON or LAMMPS meam/spline); a committee file gives a Committee.
 
     Parameters
@@ -49,20 +49,27 @@ def read_model(path, format=None, species=None):
         meam/spline only: required for the old single-species format, which
         names no element (``read_model("Si_1.meam.spline", species="Si")``);
         for the new format it must match the file's element list.
+    committee : bool
+        Whether a committee file is accepted; False for uses that need one
+        model (plots, conversions, a fit's start).
 
     Raises
     ------
     ModelFileError
         If the file is malformed; the message names file, line or key and token.
     """
-    from . import committee, io_json, io_meam
+    from . import io_json, io_meam
+    from .committee import FORMAT, from_dict
     if file_format(path, format) == "json":
         if species is not None:
             raise ValueError("species= applies to meam/spline files only; a JSON model "
                              "names its species")
         document = io_json.parse(io_json.read_text(path), str(path))
-        if isinstance(document, dict) and document.get("format") == committee.FORMAT:
-            return committee.from_dict(document, str(path))
+        if isinstance(document, dict) and document.get("format") == FORMAT:
+            if not committee:
+                raise ModelFileError(f"{path}: key 'format': {FORMAT!r} is a committee; "
+                                     "this needs a single model (\"format\": \"snnp\")")
+            return from_dict(document, str(path))
         return io_json.from_dict(document, str(path))
     return io_meam.read_meam_spline(path, species=species)
 

@@ -144,8 +144,8 @@ def _linear_regime_mlp(ro, c_sk, eps=0.02):
             W[0, :] = 0.0
             W[0, 0] = 1.0
             layers[-1][0] = 0.0
-            slope = _input_gradient(layers, ro) @ u / (u @ u)
-            W[0, 0] = 1.0 / slope
+            if u @ u > 0:     # else a species without data: its carrier stays zero
+                W[0, 0] = u @ u / (_input_gradient(layers, ro) @ u)
         weights.append(layers)
     return MLPReadout(ro.activation, ro.hidden, weights, ro.offset, ro.scale)
 

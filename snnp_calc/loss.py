@@ -23,7 +23,7 @@ from matscipy.neighbours import neighbour_list
 
 from . import grad_kernels, kernels
 from .model import MLPReadout
-from .potential import MIN_DISTANCE, neighbour_cell
+from .potential import MIN_DISTANCE, neighbour_cell, voigt
 from .splines import second_derivatives
 
 N_CHUNKS = 64
@@ -140,9 +140,8 @@ def predict_packed(model, data):
         True)
     starts = data.n_off_s[:-1]
     W_scc = np.add.reduceat(W_ncc, starts, axis=0)
-    sym = 0.5 * (W_scc + W_scc.transpose(0, 2, 1))
-    S_sv = sym[:, [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-    S_sv = np.divide(S_sv, data.vol_s[:, None], out=np.zeros_like(S_sv),
+    W_sv = voigt(W_scc)
+    S_sv = np.divide(W_sv, data.vol_s[:, None], out=np.zeros_like(W_sv),
                      where=data.vol_s[:, None] > 0)
     return np.add.reduceat(E_n, starts), F_nc, S_sv, G_nf
 

@@ -121,6 +121,19 @@ def test_fit_command_rejects_unknown_config_key(reference_xyz, tmp_path, capsys)
     assert "n_rhoo" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text, message", [
+    ("config_weights = 2.0\n", "config_weights: expected a table"),
+    ('[config_weights]\nbulk = "heavy"\n', "config_weights.bulk: expected a number >= 0"),
+    ("[config_weights]\nbulk = -1.0\n", "config_weights.bulk: expected a number >= 0")])
+def test_fit_command_checks_config_weights(reference_xyz, tmp_path, capsys, text, message):
+    path, _ = reference_xyz
+    config = tmp_path / "fit.toml"
+    config.write_text(text)
+    assert main(["fit", "--train", str(path), "--out", str(tmp_path / "x.json"),
+                 "--config", str(config)]) == 2
+    assert f"{config}: {message}" in capsys.readouterr().err
+
+
 def test_convert_drop_e0_for_lammps(smeam_model, tmp_path, capsys):
     shifted = smeam_model.from_vector(smeam_model.to_vector() + np.r_[np.zeros(
         len(smeam_model.to_vector()) - 2), 0.5, -1.25])
@@ -151,6 +164,13 @@ def test_fit_command_shared_filters_committee_and_freeze(reference_xyz, tmp_path
     assert main(["fit", "--train", str(path), "--committee", "2", "--out", str(committee)]
                 + small) == 0
     assert isinstance(read_model(committee), Committee)
+    capsys.readouterr()
+    for command in (["plot", str(committee), "-o", str(tmp_path / "plots")],
+                    ["fit", "--train", str(path), "--init-filters", str(committee),
+                     "--out", str(tmp_path / "y.json")] + small):
+        assert main(command) == 2
+        assert f"{committee}: key 'format': 'snnp-committee' is a committee" in \
+            capsys.readouterr().err
     frozen = tmp_path / "frozen.json"
     assert main(["fit", "--train", str(path), "--init-filters", str(shared), "--freeze",
                  "filters", "--out", str(frozen)] + small) == 0

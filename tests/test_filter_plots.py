@@ -232,6 +232,9 @@ def test_cli_plot_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["plot", model, "-o", str(out), "--data", str(tmp_path / "ni.xyz")]) == 2
     err = capsys.readouterr().err
     assert "ni.xyz:0" in err and "Ni" in err
+    write(tmp_path / "empty.xyz", Atoms())
+    assert main(["plot", model, "-o", str(out), "--data", str(tmp_path / "empty.xyz")]) == 2
+    assert "empty.xyz: no atoms" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -45,3 +45,13 @@ def test_linear_truth_is_recovered(hidden, activation):
                                    atol=tolerance * np.abs(f.forces).max())
     if not hidden:
         np.testing.assert_allclose(fitted.e0, truth.e0, atol=1e-8)
+
+
+def test_species_without_coefficients_keeps_finite_weights():
+    """A species absent from the data gets zero coefficients: its network must not become NaN."""
+    from snnp_calc.linear_start import _linear_regime_mlp
+    start = initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=2, hidden=(6, 5),
+                          noise=0.05, seed=8)
+    c_sk = np.array([[1.0, -2.0, 0.5, 3.0], [0.0, 0.0, 0.0, 0.0]])
+    readout = _linear_regime_mlp(start.readout, c_sk)
+    assert all(np.isfinite(w).all() for layers in readout.weights for w in layers)
