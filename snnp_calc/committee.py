@@ -34,9 +34,11 @@ class Committee:
 
     def __post_init__(self):
         members = tuple(self.members)
-        if len(members) < 2 or not all(isinstance(m, Model) for m in members):
+        if len(members) < 2:
             raise ValueError(f"a committee needs at least 2 models, got {len(members)}")
         for k, m in enumerate(members):
+            if not isinstance(m, Model):
+                raise TypeError(f"member {k} is a {type(m).__name__}, not a Model")
             if m.species != members[0].species:
                 raise ValueError(f"member {k} has species {m.species}, member 0 "
                                  f"{members[0].species}")

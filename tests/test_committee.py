@@ -99,6 +99,8 @@ def test_bad_committee_files(committee, tmp_path):
     other = initial_model(["Mo"], 4.4, r_min=1.9, n_rho=2, n_triplet=2, hidden=(4,))
     with pytest.raises(ValueError, match="member 1 has species"):
         Committee([committee.members[0], other])
+    with pytest.raises(TypeError, match="member 1 is a str, not a Model"):
+        Committee([committee.members[0], "Mo.json"])
 
 
 def test_fit_committee_members_differ_and_are_reproducible(tmp_path):
