@@ -166,6 +166,22 @@ def test_one_calculator_two_atoms(atoms, snnp_model):
         np.testing.assert_array_equal(other.get_stress(), ref_b.get_stress())
 
 
+def test_direct_calculate_takes_the_given_atoms(atoms, snnp_model):
+    """calc.calculate(atoms) as ASE optimisers and NEB call it, bypassing get_property."""
+    other = atoms.copy()
+    other.rattle(0.05, seed=9)
+    ref = other.copy()
+    ref.calc = SNNP(snnp_model)
+    calc = SNNP(snnp_model)
+    atoms.calc = calc
+    atoms.get_forces()
+    calc.calculate(other, ["energy", "forces"])
+    assert calc.atoms is not other and not calc.check_state(other)
+    np.testing.assert_array_equal(calc.results["forces"], ref.get_forces())
+    calc.calculate()
+    np.testing.assert_array_equal(calc.results["forces"], ref.get_forces())
+
+
 def test_threads_equal_serial(atoms, snnp_model):
     configs = []
     for seed in range(8):
