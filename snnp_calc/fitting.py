@@ -1,7 +1,10 @@
 """Fitting: ``fit(model_or_preset, train, ...) -> (model, report)``.
 
-The optimiser sees one flat vector (``Model.to_vector``) and the pure
-functions of :mod:`snnp_calc.loss`. ``method="lbfgs"`` runs
+The optimiser sees the reduced vector z of
+:class:`snnp_calc.parameters.Reparametrisation` (the model's free vector
+``Model.to_vector`` with frozen, shared and constrained entries mapped out;
+for L-BFGS also scaled by the Jacobi preconditioner) and the pure functions
+of :mod:`snnp_calc.loss`. ``method="lbfgs"`` runs
 ``scipy.optimize.minimize(method="L-BFGS-B")`` with the exact gradient;
 ``method="lsq"`` runs ``scipy.optimize.least_squares`` with the exact
 Jacobian of :mod:`snnp_calc.jacobian` (for models and data whose Jacobian

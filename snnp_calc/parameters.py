@@ -1,14 +1,17 @@
 """Which parameters a fit moves: frozen groups and filters shared across species.
 
 The optimiser works on a reduced vector ``z``. The model's free vector ``x``
-(:meth:`snnp_calc.model.Model.to_vector` order) is rebuilt from it entry by
-entry: ``x_m = z[index_m]`` for moved entries, ``x_m = base_m`` for frozen
-ones (``index_m = -1``). Shared filters map the entries of ``rho[k][b]`` for
-every neighbour species b to the same z entries (likewise ``f[k][b]`` and
-``g[k][bc]``), so a filter is one function of distance or angle whatever the
-neighbour's element (Vita and Trinkle, arXiv:2310.02904, sec. on shared
-filters). The gradient with respect to ``z`` sums the gradients of the
-entries that share it.
+(:meth:`snnp_calc.model.Model.to_vector` order) is the affine map
+``x = c + T z`` (:class:`Reparametrisation`, ``T`` dense, n x n_z): frozen
+entries are rows of ``T`` that are zero (``x_m = c_m``, the starting value);
+shared filters map the entries of ``rho[k][b]`` for every neighbour species
+b to the same z entries (likewise ``f[k][b]`` and ``g[k][bc]``), so a filter
+is one function of distance or angle whatever the neighbour's element (Vita
+and Trinkle, arXiv:2310.02904, sec. on shared filters); constraints change
+variables so that they become bounds on z. The gradient with respect to
+``z`` is ``T^T`` times the gradient with respect to ``x``. A dense ``T``
+costs O(n n_z) per evaluation, negligible next to the kernels for models of
+a few thousand parameters.
 
 Groups that can be frozen: ``filters`` (rho, f and g), ``rho``, ``f``, ``g``,
 ``pair`` (phi), ``readout`` (network weights or U) and ``e0``.
