@@ -19,7 +19,7 @@ import numpy as np
 from . import io_json
 from .io import ModelFileError
 from .model import Model
-from .potential import evaluate
+from .potential import evaluate_pairs, neighbour_pairs
 
 FORMAT = "snnp-committee"
 VERSION = 1
@@ -67,8 +67,10 @@ def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None):
         members, plus ``energy_std`` (eV), ``energies_std`` (n,) eV and
         ``forces_std`` (n, 3) eV/Å: standard deviations over members, ddof=1.
     """
-    runs = [evaluate(m, numbers, positions, cell, pbc, parallel=parallel)
-            for m in committee.members]
+    # one neighbour list at the largest cutoff; each member drops the pairs beyond its own
+    pairs = neighbour_pairs(positions, cell, pbc, committee.cutoff)
+    species_n = committee.species_indices(numbers)
+    runs = [evaluate_pairs(m, pairs, species_n, parallel) for m in committee.members]
     out = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]
            if key != "descriptors"}
     out["energy"] = float(out["energy"])

@@ -1,9 +1,10 @@
 """Energy, forces and virials of one configuration: arrays in, arrays out.
 
-:func:`evaluate` builds the neighbour list with matscipy (pair vectors
-``D_pc = r_j - r_i + S_p . cell`` carry their periodic image shift, so the
-virial never uses wrapped positions) and runs the kernels of
-:mod:`snnp_calc.kernels` once. Shapes: n atoms, ``_c`` Cartesian.
+:func:`evaluate` builds the neighbour list with matscipy
+(:func:`neighbour_pairs`; pair vectors ``D_pc = r_j - r_i + S_p . cell``
+carry their periodic image shift, so the virial never uses wrapped
+positions) and runs the kernels of :mod:`snnp_calc.kernels` once
+(:func:`evaluate_pairs`). Shapes: n atoms, p pairs, ``_c`` Cartesian.
 """
 import numpy as np
 from matscipy.neighbours import neighbour_list
@@ -50,32 +51,68 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None
         For an element the model does not have, non-finite positions or
         coincident atoms.
     """
-    positions = np.ascontiguousarray(positions, dtype=np.float64)
-    n = len(positions)
     if species_n is None:
         species_n = model.species_indices(numbers)
+    pairs = neighbour_pairs(positions, cell, pbc, model.cutoff)
+    return evaluate_pairs(model, pairs, species_n, parallel)
+
+
+def neighbour_pairs(positions, cell, pbc, cutoff):
+    """matscipy's neighbour list, checked, as the kernels take it.
+
+    Returns
+    -------
+    i_p, j_p : ndarray of int64, shape (P,)
+        Pairs (i, j) within ``cutoff`` (Å), sorted by i; each pair appears
+        from both ends.
+    d_p : ndarray, shape (P,)
+        Distances, Å.
+    D_pc : ndarray, shape (P, 3)
+        ``r_j - r_i`` including the periodic image shift, Å.
+
+    Raises
+    ------
+    ValueError
+        For non-finite positions or coincident atoms.
+    """
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
     if not np.isfinite(positions).all():
         raise ValueError("positions must be finite")
+    if len(positions) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
     pbc = np.asarray(pbc, dtype=bool)
-    cell = np.asarray(cell, dtype=np.float64)
+    cell, origin = neighbour_cell(positions, np.asarray(cell, dtype=np.float64), pbc)
+    i_p, j_p, d_p, D_pc = neighbour_list("ijdD", positions=positions, cell=cell, pbc=pbc,
+                                         cutoff=cutoff, cell_origin=origin)
+    if len(d_p) and d_p.min() < MIN_DISTANCE:
+        p = int(np.argmin(d_p))
+        raise ValueError(f"atoms {i_p[p]} and {j_p[p]} coincide (distance {d_p[p]:.3g} Å)")
+    return (np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
+            d_p, np.ascontiguousarray(D_pc, dtype=np.float64))
+
+
+def evaluate_pairs(model, pairs, species_n, parallel=None):
+    """:func:`evaluate` on a neighbour list of :func:`neighbour_pairs`.
+
+    ``pairs`` may reach beyond ``model.cutoff`` (a committee builds one list
+    for its members): the farther pairs are dropped, as a list built at the
+    model's cutoff would not have them.
+    """
+    i_p, j_p, d_p, D_pc = pairs
+    n = len(species_n)
     if n == 0:
         K = len(model.rho) + len(model.f)
         return dict(energy=0.0, energies=np.zeros(0), forces=np.zeros((0, 3)),
                     virial=np.zeros((3, 3)), virials=np.zeros((0, 3, 3)),
                     descriptors=np.zeros((0, K)))
-    cell, origin = neighbour_cell(positions, cell, pbc)
-    i_p, j_p, d_p, D_pc = neighbour_list("ijdD", positions=positions, cell=cell, pbc=pbc,
-                                         cutoff=model.cutoff, cell_origin=origin)
-    if len(d_p) and d_p.min() < MIN_DISTANCE:
-        p = int(np.argmin(d_p))
-        raise ValueError(f"atoms {i_p[p]} and {j_p[p]} coincide (distance {d_p[p]:.3g} Å)")
+    if len(d_p) and d_p.max() >= model.cutoff:
+        keep = d_p < model.cutoff
+        i_p, j_p, D_pc = i_p[keep], j_p[keep], D_pc[keep]
     if parallel is None:
         parallel = n >= PARALLEL_MIN_ATOMS
     # one kernel call: for a few atoms, Numba's per-call cost is much of the total
     E_n, F_nc, W_ncc, G_nf = kernels.single_point(
-        np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
-        np.ascontiguousarray(D_pc, dtype=np.float64), species_n, *model.kernel_arrays,
-        model.readout_zero, bool(parallel))
+        i_p, j_p, D_pc, species_n, *model.kernel_arrays, model.readout_zero, bool(parallel))
     return dict(energy=float(E_n.sum()), energies=E_n, forces=F_nc,
                 virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
 

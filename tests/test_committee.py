@@ -119,3 +119,24 @@ def test_fit_committee_members_differ_and_are_reproducible(tmp_path):
     assert report["test"]["all"]["n_structures"] == 2
     with pytest.raises(ValueError, match="at least 2"):
         fit_committee(1, "s-nnp", frames, **kwargs)
+
+
+def test_members_with_shorter_cutoffs_ignore_farther_pairs(committee, atoms):
+    """One neighbour list at the largest cutoff serves all members: each keeps only its own.
+
+    The short member's pair term does not vanish at its cutoff (its linear
+    extension beyond would add energy), so a member that saw the farther
+    pairs would differ from the same model alone.
+    """
+    import dataclasses
+    short = initial_model(["Mo", "Ni"], 3.9, r_min=1.9, n_rho=2, n_triplet=2, hidden=(4,),
+                          noise=0.1, seed=5, triplet_cutoff=3.5)
+    short = dataclasses.replace(short, phi=tuple(s.with_params(s.params + 0.05)
+                                                 for s in short.phi))
+    mixed = Committee([committee.members[0], short])
+    runs = member_results(mixed, atoms)
+    atoms.calc = SNNP(mixed)
+    assert atoms.get_potential_energy() == pytest.approx(np.mean([r["energy"] for r in runs]),
+                                                         rel=1e-13)
+    np.testing.assert_allclose(atoms.get_forces(), np.mean([r["forces"] for r in runs], axis=0),
+                               rtol=1e-12, atol=1e-13)
