@@ -73,27 +73,31 @@ def main():
                                     f"--time-smeam {args.time_smeam:g} --save {args.save}")
                 out = Path(args.save) / f"{element}-{preset}.json"
                 write_model(dataclasses.replace(model, metadata=meta), out)
-    table = ["| element | model | params | fit time (s) | E MAE | E RMSE | F MAE | F RMSE |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for element, name, row, seconds, n_params in rows:
-        table.append(f"| {element} | {name} | {n_params or '-'} | "
-                     f"{'-' if seconds is None else f'{seconds:.0f}'} | {row['e_mae']:.2f} | "
-                     f"{row['e_rmse']:.2f} | {row['f_mae']:.3f} | {row['f_rmse']:.3f} |")
-    text = "\n".join(table)
-    print(text)
-    if args.write:
-        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                    if l.startswith("model name")), platform.processor())
-        header = (f"## Fitting: presets on the Zuo et al. (2020) data\n\n"
-                  f"- Command: `python benchmarks/bench_fit.py {' '.join(sys.argv[1:])}`\n"
-                  f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
-                  f"machine: {os.cpu_count()} cores, {cpu}; Numba {numba.__version__} with "
-                  f"{numba.get_num_threads()} threads\n"
-                  f"- Test-set errors: energy per atom in meV/atom, force components in eV/Å; "
-                  f"fit time includes building the starting model and the linear start.\n\n")
-        start, end = markers("fit")
-        write_block(f"{start}\n{header}{text}\n{end}", start, end)
-
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                if l.startswith("model name")), platform.processor())
+    for preset in args.presets:
+        # one section per preset, so that a preset can be re-run alone
+        table = ["| element | model | params | fit time (s) | E MAE | E RMSE | F MAE | F RMSE |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for element, name, row, seconds, n_params in rows:
+            if name in (preset, "s-MEAM file (2020)"):
+                table.append(f"| {element} | {name} | {n_params or '-'} | "
+                             f"{'-' if seconds is None else f'{seconds:.0f}'} | "
+                             f"{row['e_mae']:.2f} | {row['e_rmse']:.2f} | {row['f_mae']:.3f} | "
+                             f"{row['f_rmse']:.3f} |")
+        text = "\n".join(table)
+        print(text)
+        if args.write:
+            header = (f"## Fitting: preset `{preset}` on the Zuo et al. (2020) data\n\n"
+                      f"- Command: `python benchmarks/bench_fit.py {' '.join(sys.argv[1:])}`\n"
+                      f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} "
+                      f"UTC; machine: {os.cpu_count()} cores, {cpu}; Numba {numba.__version__} "
+                      f"with {numba.get_num_threads()} threads\n"
+                      f"- Test-set errors: energy per atom in meV/atom, force components in "
+                      f"eV/Å; fit time includes building the starting model and the linear "
+                      f"start.\n\n")
+            start, end = markers(f"fit-{preset}")
+            write_block(f"{start}\n{header}{text}\n{end}", start, end)
 
 if __name__ == "__main__":
     main()

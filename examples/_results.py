@@ -13,13 +13,13 @@ import os
 import platform
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 
 import numba
 
 import snnp_calc
 from snnp_calc.dataset import read_frames
+from snnp_calc.io import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
 ZUO = REPO.parent / "shared" / "data" / "zuo2020"
@@ -62,6 +62,19 @@ def command_line(script, argv):
     """The command that reproduces this run, from the repository root."""
     args = sys.argv[1:] if argv is None else list(argv)
     return shlex.join(["python", os.path.relpath(Path(script).resolve(), REPO)] + args)
+
+
+def start(script, argv, args):
+    """Checks and provenance before any long fit.
+
+    Returns ``(files, command, load_start)``: the data files of
+    ``args.elements`` (:func:`data_files`), the reproducing command line and the
+    load average; exits if matplotlib is missing; creates ``args.out``.
+    """
+    files = data_files(args.data, args.elements)
+    require_matplotlib()
+    args.out.mkdir(parents=True, exist_ok=True)
+    return files, command_line(script, argv), os.getloadavg()[0]
 
 
 def cpu_name():
@@ -115,15 +128,4 @@ def log_axes(ax, xs, ys, pad=1.6):
 
 def save_figure(fig, path, dpi=150):
     """Save a matplotlib figure as PNG at ``path`` atomically."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: fig.savefig(fh, dpi=dpi, format="png"), binary=True)

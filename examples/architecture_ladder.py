@@ -25,7 +25,6 @@ divided by the number of atoms. Timings share the machine with whatever
 else runs on it: the markdown records the load average.
 """
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -34,8 +33,8 @@ from pathlib import Path
 import numba
 from ase.build import bulk
 
-from _results import (ELEMENTS, ZUO, command_line, data_files, header, load, log_axes,
-                      markdown_table, positive_int, require_matplotlib, save_figure)
+from _results import (ELEMENTS, ZUO, header, load, log_axes, markdown_table, positive_int,
+                      save_figure, start)
 from snnp_calc import SNNP, fit
 from snnp_calc.io import atomic_write_text
 from snnp_calc.model import SplineReadout
@@ -71,7 +70,7 @@ RUNGS = ladder()
 
 
 def readout_label(model):
-    """What the fitted readout is: ``spline U``, ``linear`` or ``MLP 16x16 tanh``."""
+    """What the fitted readout is: ``spline U``, ``linear`` or ``MLP 16x16 softplus``."""
     readout = model.readout
     if isinstance(readout, SplineReadout):
         return "spline U"
@@ -228,10 +227,7 @@ def main(argv=None):
     interrupted run keeps what it finished.
     """
     args = parse(argv)
-    files = data_files(args.data, args.elements)
-    require_matplotlib()
-    command, load_start = command_line(__file__, argv), os.getloadavg()[0]
-    args.out.mkdir(parents=True, exist_ok=True)
+    files, command, load_start = start(__file__, argv, args)
     rows = []
     for element in args.elements:
         train, test = load(*files[element], args.max_structures)

@@ -20,14 +20,13 @@ The full run, 3 elements x 4 members x 120 s of fitting, takes about 40
 minutes on 2 cores (each member also builds its start and evaluates its errors).
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from _results import (ELEMENTS, ZUO, command_line, data_files, header, load, markdown_table,
-                      positive_int, require_matplotlib, save_figure)
+from _results import (ELEMENTS, ZUO, header, load, markdown_table, positive_int, save_figure,
+                      start)
 from snnp_calc import fit_committee, write_model
 from snnp_calc.committee import evaluate_committee
 from snnp_calc.io import atomic_write_text
@@ -205,10 +204,7 @@ def main(argv=None):
     interrupted run keeps what it finished.
     """
     args = parse(argv)
-    files = data_files(args.data, args.elements)
-    require_matplotlib()
-    command, load_start = command_line(__file__, argv), os.getloadavg()[0]
-    args.out.mkdir(parents=True, exist_ok=True)
+    files, command, load_start = start(__file__, argv, args)
     rows = []
     for element in args.elements:
         rows.append(run_element(element, *load(*files[element], args.max_structures), args))

@@ -19,15 +19,13 @@ Writes ``constraints.md`` (test errors, where each curve stops being
 physical) and ``constraints.png`` (the curves) to ``--out``.
 """
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-from _results import (ZUO, command_line, data_files, header, load, positive_int,
-                      require_matplotlib, save_figure)
+from _results import ZUO, header, load, positive_int, save_figure, start
 from snnp_calc import SNNP, fit, write_model
 from snnp_calc.io import atomic_write_text
 from snnp_calc.presets import distance_range
@@ -139,10 +137,7 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=ZUO, help="folder of <El>/train.xyz, test.xyz")
     parser.add_argument("--out", type=Path, default=Path("docs/constraints"))
     args = parser.parse_args(argv)
-    files = data_files(args.data, args.elements)
-    require_matplotlib()
-    command, load_start = command_line(__file__, argv), os.getloadavg()[0]
-    args.out.mkdir(parents=True, exist_ok=True)
+    files, command, load_start = start(__file__, argv, args)
     rows = []
     for element in args.elements:
         train, test = load(*files[element], args.max_structures)

@@ -21,7 +21,7 @@ FIT_OPTIONS = {
     "n_rho": (int, "pair filters"),
     "n_triplet": (int, "triplet filters"),
     "hidden": (str, "MLP hidden widths, e.g. 16,16 (empty: linear readout)"),
-    "activation": (str, "tanh, softplus, silu or celu"),
+    "activation": (str, "softplus (default), tanh, silu or celu"),
     "method": (str, "lbfgs (default) or lsq (exact-Jacobian least squares)"),
     "max_iter": (int, f"optimiser iterations at most (default {MAX_ITER})"),
     "max_time": (float, f"wall-time limit of the fit, s, setup included (default {MAX_TIME:g}; "

@@ -14,14 +14,13 @@ products), the readout's input. Splines are evaluated by
 :func:`snnp_calc.kernels.readout_eval`, the code the calculator runs.
 matplotlib (the ``plot`` extra) is imported only when a figure is drawn.
 """
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import kernels
-from .plots import _pyplot
+from .plots import figure, require_matplotlib
+from .io import atomic_write
 from .potential import evaluate
 
 KINDS = ("rho", "f", "g", "phi")
@@ -84,17 +83,17 @@ _KNOTS = (dict(color="k", marker="o", ls="", ms=3.5), "knots")
 _EXTENSION = (dict(color="k", ls="--", lw=1.4), "linear extension")
 
 
-def _grid(n_panels, plt, xlabel, ylabel, width=3.3, height=2.6):
+def _grid(n_panels, xlabel, ylabel, width=3.3, height=2.6):
     """Figure with up to 4 panels (width x height in) a row, at least 6.5 in wide (room
     for the legend), axis labels on the bottom panel of each column and the first of
     each row; a single panel is 5 x 3.4 in."""
-    from matplotlib.ticker import MaxNLocator
     if n_panels == 1:
         width, height = 5.0, 3.4
     ncols = min(4, n_panels)
     nrows = -(-n_panels // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(width * ncols, 6.5), height * nrows + 1.1),
-                             squeeze=False, layout="constrained")
+    from matplotlib.ticker import MaxNLocator
+    fig = figure(figsize=(max(width * ncols, 6.5), height * nrows + 1.1), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.ravel()[n_panels:]:
         ax.set_visible(False)
     axes = axes.ravel()[:n_panels]
@@ -150,13 +149,12 @@ def filter_figure(model, kind, title=None):
         linear extension; the Line2D labels are the species (pair) names,
         prefixed with ``_`` for the extensions.
     """
-    plt = _pyplot()
     rows = filter_splines(model, kind)
     if not rows:
         raise ValueError(f"the model has no {kind} filters")
     name, symbol, unit = _STYLE[kind]
     sub, arg = "" if kind == "phi" else "_k", r"\cos\theta" if kind == "g" else "r"
-    fig, axes = _grid(len(rows), plt, r"$\cos\theta$" if kind == "g" else "$r$ (Å)",
+    fig, axes = _grid(len(rows), r"$\cos\theta$" if kind == "g" else "$r$ (Å)",
                       f"${symbol}{sub}({arg})$ ({unit})")
     r_c = model.cutoff
     for k, (ax, row) in enumerate(zip(axes, rows)):
@@ -283,11 +281,10 @@ def readout_figure(model, G_by_species=None, title=None):
     -------
     matplotlib.figure.Figure
     """
-    plt = _pyplot()
     title = _name(model, title)
     have_data = G_by_species is not None
     if model.readout_kind == "spline":
-        fig, (ax,) = _grid(1, plt, r"$G^{\rho} + G^{t}$ (dimensionless)", "$U_a$ (eV)")
+        fig, (ax,) = _grid(1, r"$G^{\rho} + G^{t}$ (dimensionless)", "$U_a$ (eV)")
         for a, spline in enumerate(model.readout.U):
             span = spline.x1 - spline.x0
             _draw_spline(ax, spline, spline.x0 - EXTEND * span, spline.x1 + EXTEND * span,
@@ -306,7 +303,7 @@ def readout_figure(model, G_by_species=None, title=None):
         names = _input_names(model)
         # with data, a species the data lack would be swept over another range: leave it out
         shown = [a for a in range(model.n_species) if not have_data or len(G_by_species[a])]
-        fig, axes = _grid(len(names), plt, "swept input (dimensionless)", "$R_a(G)$ (eV)")
+        fig, axes = _grid(len(names), "swept input (dimensionless)", "$R_a(G)$ (eV)")
         for k, ax in enumerate(axes):
             for a in shown:
                 x, R = x_sfn[a, k], R_sfn[a, k]
@@ -341,12 +338,11 @@ def descriptor_figure(model, G_by_species, title=None):
         training data's means when the fitter set them), or a triangle on
         the panel's edge when an offset lies off the data's range.
     """
-    plt = _pyplot()
     names = _input_names(model)
     G_all = np.concatenate(G_by_species)
     if not len(G_all):
         raise ValueError("the data set has no atoms")
-    fig, axes = _grid(len(names), plt, "descriptor value (dimensionless)", "atoms")
+    fig, axes = _grid(len(names), "descriptor value (dimensionless)", "atoms")
     for k, ax in enumerate(axes):
         # common bins for all species: about sqrt(n) of them, 10 to 50
         edges = np.histogram_bin_edges(G_all[:, k], int(np.clip(np.sqrt(len(G_all)), 10, 50)))
@@ -375,18 +371,7 @@ def descriptor_figure(model, G_by_species, title=None):
 def save_png(fig, path, dpi=110):
     """Write ``fig`` to ``path`` as PNG atomically (temporary file, then rename)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi)
-        umask = os.umask(0)
-        os.umask(umask)
-        # mkstemp makes the file private; give it the permissions a plain open() would
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi), binary=True)
     return path
 
 
@@ -413,7 +398,7 @@ def write_model_plots(model, directory, images=None, prefix="", title=None):
         ``filters-phi.png`` (with a pair term), ``readout.png`` and
         ``descriptors.png`` (with ``images``), in that order, each with ``prefix``.
     """
-    plt = _pyplot()
+    require_matplotlib()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     G_by_species = None if images is None else descriptors_by_species(model, images)
@@ -424,9 +409,5 @@ def write_model_plots(model, directory, images=None, prefix="", title=None):
         figures.append(("descriptors", lambda: descriptor_figure(model, G_by_species, title)))
     paths = []
     for name, draw in figures:
-        fig = draw()
-        try:
-            paths.append(save_png(fig, directory / f"{prefix}{name}.png"))
-        finally:
-            plt.close(fig)
+        paths.append(save_png(draw(), directory / f"{prefix}{name}.png"))
     return paths

@@ -97,6 +97,15 @@ def write_model(model, path, format=None, style="new"):
 
 def atomic_write_text(path, text):
     """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
+    atomic_write(path, lambda fh: fh.write(text))
+
+
+def atomic_write(path, write, binary=False):
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it over ``path``.
+
+    If ``write`` raises, ``path`` is untouched and the temporary file removed.
+    ``binary``: the file is opened in binary mode (e.g. for ``fig.savefig``).
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
                                prefix=f".{path.name}.", suffix=".tmp")
@@ -105,8 +114,8 @@ def atomic_write_text(path, text):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

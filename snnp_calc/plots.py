@@ -1,19 +1,26 @@
 """Figures (matplotlib, the optional ``plot`` extra): parity plots of a fit."""
+import importlib
 from pathlib import Path
 
 import numpy as np
 
+from .io import atomic_write
 from .metrics import predict
 
 
-def _pyplot():
+def require_matplotlib():
+    """Raise ImportError with the install command when matplotlib is missing."""
     try:
-        import matplotlib
+        importlib.import_module("matplotlib")
     except ImportError as err:
         raise ImportError("plots need matplotlib: pip install 'snnp_calc[plot]'") from err
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+
+
+def figure(**options):
+    """A matplotlib ``Figure`` outside pyplot: no backend switched, nothing to close."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+    return Figure(**options)
 
 
 def parity_plots(model, sets, directory):
@@ -32,11 +39,10 @@ def parity_plots(model, sets, directory):
     list of Path
         The files written: ``parity_energy.png`` and ``parity_forces.png``.
     """
-    plt = _pyplot()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    fig_e, ax_e = plt.subplots(figsize=(4.5, 4.5))
-    fig_f, ax_f = plt.subplots(figsize=(4.5, 4.5))
+    fig_e, fig_f = figure(figsize=(4.5, 4.5)), figure(figsize=(4.5, 4.5))
+    ax_e, ax_f = fig_e.subplots(), fig_f.subplots()
     for name, frames in sets.items():
         if not frames:
             continue
@@ -58,8 +64,7 @@ def parity_plots(model, sets, directory):
         ax.legend(fontsize=8)
         fig.tight_layout()
     paths = [directory / "parity_energy.png", directory / "parity_forces.png"]
-    fig_e.savefig(paths[0], dpi=130)
-    fig_f.savefig(paths[1], dpi=130)
-    plt.close(fig_e)
-    plt.close(fig_f)
+    for fig, path in zip((fig_e, fig_f), paths):
+        atomic_write(path, lambda fh, fig=fig: fig.savefig(fh, format="png", dpi=130),
+                     binary=True)
     return paths

@@ -32,7 +32,7 @@ PRESETS = {
     "s-meam": dict(n_rho=1, n_triplet=1, hidden=(), readout="spline", n_knots=10,
                    n_knots_angular=8),
     "s-nnp": dict(n_rho=8, n_triplet=4, hidden=(16, 16), readout="mlp", n_knots=10,
-                  n_knots_angular=8, activation="tanh"),
+                  n_knots_angular=8, activation="softplus"),
 }
 
 

@@ -81,7 +81,7 @@ def test_architecture_ladder(zuo_dir, tmp_path):
     text = (tmp_path / "ladder.md").read_text()
     rows = table_rows(text)
     assert [r[:3] for r in rows] == [["Mo", "s-MEAM", "spline U"],
-                                     ["Mo", "2+2 MLP", "MLP 16x16 tanh"]]
+                                     ["Mo", "2+2 MLP", "MLP 16x16 softplus"]]
     assert 0 < int(rows[0][3]) < int(rows[1][3])          # parameters
     for row in rows:
         e_mae, f_mae, us_per_atom = map(float, row[4:7])
