@@ -19,11 +19,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ase.units import GPa
-from matscipy.neighbours import neighbour_list
 
 from . import grad_kernels, kernels
 from .model import MLPReadout
-from .potential import MIN_DISTANCE, neighbour_cell, voigt
+from .potential import neighbour_pairs, voigt
 from .splines import second_derivatives
 
 N_CHUNKS = 64
@@ -95,14 +94,12 @@ def pack_frames(frames, species, cutoff):
         if unknown:
             raise ValueError(f"{frame.source}: element(s) {', '.join(unknown)} not in the model "
                              f"(species: {', '.join(species)})")
-        cell, origin = neighbour_cell(atoms.positions, atoms.cell.array, atoms.pbc)
-        i, j, d, D = neighbour_list("ijdD", positions=atoms.positions, cell=cell, pbc=atoms.pbc,
-                                    cutoff=cutoff, cell_origin=origin)
-        if len(d) and d.min() < MIN_DISTANCE:
-            raise ValueError(f"{frame.source}: atoms closer than {MIN_DISTANCE} Å "
-                             "(coincident)")
-        i_parts.append(i.astype(np.int64) + n_off[-1])
-        j_parts.append(j.astype(np.int64) + n_off[-1])
+        try:
+            i, j, _, D = neighbour_pairs(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)
+        except ValueError as err:
+            raise ValueError(f"{frame.source}: {err}") from err
+        i_parts.append(i + n_off[-1])
+        j_parts.append(j + n_off[-1])
         D_parts.append(D)
         counts.append(np.bincount(i, minlength=len(atoms)))
         species_n.extend(lookup[s] for s in atoms.get_chemical_symbols())

@@ -86,7 +86,8 @@ def neighbour_pairs(positions, cell, pbc, cutoff):
                                          cutoff=cutoff, cell_origin=origin)
     if len(d_p) and d_p.min() < MIN_DISTANCE:
         p = int(np.argmin(d_p))
-        raise ValueError(f"atoms {i_p[p]} and {j_p[p]} coincide (distance {d_p[p]:.3g} Å)")
+        raise ValueError(f"atoms closer than {MIN_DISTANCE} Å: atoms {i_p[p]} and {j_p[p]} "
+                         f"coincide (distance {d_p[p]:.3g} Å)")
     return (np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
             d_p, np.ascontiguousarray(D_pc, dtype=np.float64))
 
