@@ -1,7 +1,7 @@
 """Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between its markers."""
 from pathlib import Path
 
-from snnp_calc.io import atomic_write_text
+from snnp_calc._files import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = ("# snnp_calc benchmarks\n\nResults of the scripts in this folder; each section is "

@@ -44,13 +44,13 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from _results import RESULTS, markers, write_block
 from ase.build import bulk
 from ase.data import atomic_masses, atomic_numbers
 
-from _results import RESULTS, markers, write_block
 from snnp_calc import SNNP, read_model
-from snnp_calc.initial import initial_model
-from snnp_calc.lammps import lammps_available, lammps_frame
+from snnp_calc.lammps.crosscheck import lammps_available, lammps_frame
+from snnp_calc.model.initial import initial_model
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -46,14 +46,14 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
+from _results import RESULTS, markers, write_block
 from bench_inference import machine
 
-from _results import RESULTS, markers, write_block
 from snnp_calc import read_model, write_model
-from snnp_calc.initial import initial_model
-from snnp_calc.io_meam import without_e0
-from snnp_calc.lammps_plugin import build_plugin
-from snnp_calc.model import Model
+from snnp_calc.io.meam_spline import without_e0
+from snnp_calc.lammps.plugin import build_plugin
+from snnp_calc.model.initial import initial_model
+from snnp_calc.model.model import Model
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -6,11 +6,11 @@ side in one process:
 
 - **ASE call**: move one atom by 1e-9 Å, then ``atoms.get_forces()`` and
   ``atoms.get_stress()`` with ``SNNP`` (everything included);
-- **evaluate()**: :func:`snnp_calc.potential.evaluate` alone, on the same
+- **evaluate()**: :func:`snnp_calc.evaluate.evaluate` alone, on the same
   arrays (neighbour list, kernels and their Python glue);
 - **neighbour_list**: matscipy's ``neighbour_list`` alone, called as
   ``evaluate`` calls it;
-- **kernels**: :func:`snnp_calc.kernels.single_point` alone, on that list;
+- **kernels**: :func:`snnp_calc.kernels.energy.single_point` alone, on that list;
 - **LAMMPS run 0**: ``meam/spline`` on the same positions (set-up as in
   ``bench_inference.py``, neighbour skin 1 Å).
 
@@ -35,14 +35,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import markers, write_block
+from bench_inference import FORCE_TOL, POTENTIAL, lammps_forces, machine, open_lammps, structure
 from matscipy.neighbours import neighbour_list
 
-from _results import markers, write_block
-from bench_inference import (FORCE_TOL, POTENTIAL, lammps_forces, machine, open_lammps,
-                             structure)
-from snnp_calc import SNNP, kernels, read_model
-from snnp_calc.lammps import lammps_available
-from snnp_calc.potential import evaluate, neighbour_cell
+from snnp_calc import SNNP, read_model
+from snnp_calc.evaluate import evaluate, neighbour_cell
+from snnp_calc.kernels.energy import single_point
+from snnp_calc.lammps.crosscheck import lammps_available
 
 GOAL = 100e-6  # s, project issue 2: an 8-atom single point, all overhead included
 
@@ -62,15 +62,14 @@ def variants(atoms, model, lmp):
     i_p, j_p, _, D_pc = neighbour_list("ijdD", positions=atoms.positions, cell=cell,
                                        pbc=atoms.pbc, cutoff=model.cutoff, cell_origin=origin)
     kernel_args = (i_p.astype(np.int64), j_p.astype(np.int64), D_pc,
-                   model.species_indices(atoms.numbers), *model.kernel_arrays,
-                   model.readout_zero, False)
+                   model.species_indices(atoms.numbers), model.kernel_model, False)
     return {
         "ASE call": ase_call,
         "evaluate()": lambda: evaluate(model, *args, parallel=False),
         "neighbour_list": lambda: neighbour_list("ijdD", positions=atoms.positions, cell=cell,
                                                  pbc=atoms.pbc, cutoff=model.cutoff,
                                                  cell_origin=origin),
-        "kernels": lambda: kernels.single_point(*kernel_args),
+        "kernels": lambda: single_point(*kernel_args),
         "LAMMPS run 0": lambda: lmp.command("run 0 post no"),
     }
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numba
 
 import snnp_calc
+from snnp_calc._files import atomic_write
 from snnp_calc.dataset import read_frames
-from snnp_calc.io import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
 ZUO = REPO.parent / "shared" / "data" / "zuo2020"

@@ -31,13 +31,22 @@ import time
 from pathlib import Path
 
 import numba
+from _results import (
+    ELEMENTS,
+    ZUO,
+    header,
+    load,
+    log_axes,
+    markdown_table,
+    positive_int,
+    save_figure,
+    start,
+)
 from ase.build import bulk
 
-from _results import (ELEMENTS, ZUO, header, load, log_axes, markdown_table, positive_int,
-                      save_figure, start)
 from snnp_calc import SNNP, fit
-from snnp_calc.io import atomic_write_text
-from snnp_calc.model import SplineReadout
+from snnp_calc._files import atomic_write_text
+from snnp_calc.model.model import SplineReadout
 
 LATTICES = {"Mo": ("bcc", 3.16, 10), "Ni": ("fcc", 3.52, 8), "Cu": ("fcc", 3.63, 8)}
 RATTLE, SEED = 0.05, 42         # Å, rattle seed
@@ -46,7 +55,7 @@ MARKERS = {"Mo": "o", "Ni": "s", "Cu": "^"}
 
 
 def ladder(widths=(2, 4, 8)):
-    """The rungs: name -> (preset, options of :func:`snnp_calc.fit`).
+    """The rungs: name -> (preset, options of :func:`snnp_calc.fitting`).
 
     Parameters
     ----------

@@ -24,12 +24,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from _results import ELEMENTS, ZUO, header, load, markdown_table, positive_int, save_figure, start
 
-from _results import (ELEMENTS, ZUO, header, load, markdown_table, positive_int, save_figure,
-                      start)
 from snnp_calc import fit_committee, write_model
-from snnp_calc.committee import evaluate_committee
-from snnp_calc.io import atomic_write_text
+from snnp_calc._files import atomic_write_text
+from snnp_calc.evaluate import evaluate_committee
 
 
 def rank_correlation(x, y):

@@ -5,9 +5,9 @@
 import argparse
 
 import numpy as np
+from _default import DEFAULT_MODEL
 from ase import Atoms
 
-from _default import DEFAULT_MODEL
 from snnp_calc import SNNP
 
 parser = argparse.ArgumentParser()

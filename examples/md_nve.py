@@ -5,11 +5,11 @@
 import argparse
 
 import numpy as np
+from _default import DEFAULT_MODEL
 from ase.build import bulk
 from ase.md.verlet import VelocityVerlet
 from ase.units import fs, kB
 
-from _default import DEFAULT_MODEL
 from snnp_calc import SNNP
 
 parser = argparse.ArgumentParser()

@@ -22,13 +22,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from _results import ZUO, header, load, positive_int, save_figure, start
 from ase import Atoms
 from ase.build import bulk
 
-from _results import ZUO, header, load, positive_int, save_figure, start
 from snnp_calc import SNNP, fit, write_model
-from snnp_calc.io import atomic_write_text
-from snnp_calc.presets import distance_range
+from snnp_calc._files import atomic_write_text
+from snnp_calc.fitting.start import distance_range
 
 LATTICE = {"Mo": ("bcc", 3.16), "Ni": ("fcc", 3.52), "Cu": ("fcc", 3.63)}
 VARIANTS = {"free": (), "constrained": ("repulsive-core", "convex-readout")}

@@ -9,12 +9,12 @@ import sys
 import warnings
 
 import numpy as np
+from _default import DEFAULT_MODEL
 from ase.build import bulk
 from ase.filters import FrechetCellFilter
 from ase.optimize import FIRE
 from ase.units import GPa
 
-from _default import DEFAULT_MODEL
 from snnp_calc import SNNP
 
 # FrechetCellFilter's matrix logarithm warns about round-off near the identity

@@ -37,11 +37,12 @@ import numba
 import numpy as np
 
 from snnp_calc import fit, read_model, write_model
+from snnp_calc._files import atomic_write_text
 from snnp_calc.dataset import read_frames
-from snnp_calc.filter_plots import save_png, write_model_plots
-from snnp_calc.io import atomic_write_text
 from snnp_calc.metrics import error_report
-from snnp_calc.parameters import Reparametrisation
+from snnp_calc.model.reparam import Reparametrisation
+from snnp_calc.plots.figure import save_png
+from snnp_calc.plots.filters import write_model_plots
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "zuo2020"

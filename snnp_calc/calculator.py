@@ -24,10 +24,10 @@ import threading
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
+from .evaluate import evaluate, evaluate_committee, voigt
 from .io import read_model
-from .committee import Committee, evaluate_committee
-from .model import Model
-from .potential import evaluate, voigt
+from .model.committee import Committee
+from .model.model import Model
 
 # Numba's default (workqueue) threading layer must not be entered from two
 # Python threads at once; a busy lock sends the second caller to the serial build.
@@ -44,7 +44,7 @@ class SNNP(Calculator):
         LAMMPS ``meam/spline``), read with :func:`snnp_calc.read_model`. A
         committee predicts its members' mean and adds ``energy_std`` (eV),
         ``energies_std`` (n,) and ``forces_std`` (n, 3) to ``results``
-        (:mod:`snnp_calc.committee`).
+        (:mod:`snnp_calc.model.committee`).
     parallel : bool or None
         Use all Numba threads for the atom loop; ``None`` (default) does so
         for 64 atoms or more.

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from ase.io import read
 
-from .potential import voigt
+from ._files import is_path
+from .evaluate import voigt
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,3 +94,13 @@ def read_frames(path, index=":"):
         frames.append(Frame(clean, energy, forces, stress,
                             str(atoms.info.get("config_type", "default")), source))
     return frames
+
+
+def frames_of(source):
+    """Frames from a path, a list of paths, or a list of frames (returned as a list)."""
+    if is_path(source):
+        return read_frames(source)
+    source = list(source)
+    if source and all(is_path(x) for x in source):
+        return [frame for path in source for frame in read_frames(path)]
+    return source

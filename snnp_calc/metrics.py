@@ -7,7 +7,8 @@ J. Phys. Chem. A 124, 731 (2020).
 import numpy as np
 from ase.units import GPa
 
-from .potential import evaluate, voigt
+from .evaluate import evaluate, evaluate_committee, voigt
+from .model.committee import Committee
 
 
 def predict(model, frames):
@@ -18,7 +19,6 @@ def predict(model, frames):
     list of dict
         ``energy`` (eV), ``forces`` (n, 3) eV/Å, ``stress`` (6,) eV/Å³ or None.
     """
-    from .committee import Committee, evaluate_committee
     run = evaluate_committee if isinstance(model, Committee) else evaluate
     out = []
     for frame in frames:

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snnp_calc.initial import initial_model
+from snnp_calc.model.initial import initial_model
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

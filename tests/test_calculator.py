@@ -8,8 +8,8 @@ from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 
 from snnp_calc import SNNP
-from snnp_calc.model import select_species
-from snnp_calc.potential import evaluate
+from snnp_calc.evaluate import evaluate
+from snnp_calc.model.model import select_species
 
 
 @pytest.fixture

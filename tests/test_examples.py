@@ -11,8 +11,7 @@ from ase import Atoms
 
 from snnp_calc import read_model
 from snnp_calc.dataset import Frame, read_frames
-from snnp_calc.initial import initial_model
-
+from snnp_calc.model.initial import initial_model
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

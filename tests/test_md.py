@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.filters import FrechetCellFilter
-from ase.optimize import FIRE
 from ase.md.verlet import VelocityVerlet
+from ase.optimize import FIRE
 from ase.units import fs, kB
 
 from snnp_calc import SNNP, read_model
-from snnp_calc.initial import initial_model
+from snnp_calc.model.initial import initial_model
 
 
 def total_energies(model, dt_fs, steps, temperature=2000.0):

@@ -1,0 +1,189 @@
+"""Energy, forces and virials of one configuration: arrays in, arrays out.
+
+:func:`evaluate` builds the neighbour list with matscipy
+(:func:`neighbour_pairs`; pair vectors ``D_pc = r_j - r_i + S_p . cell``
+carry their periodic image shift, so the virial never uses wrapped
+positions) and runs the kernels once (:func:`evaluate_pairs`, through
+:func:`snnp_calc.kernels.energy.single_point`). A committee's members share
+one neighbour list (:func:`evaluate_committee`). Shapes: n atoms, p pairs,
+``_c`` Cartesian.
+"""
+import numpy as np
+from matscipy.neighbours import neighbour_list
+
+from .kernels.energy import single_point
+from .kernels.layout import VOIGT_VD
+
+# Below this many atoms the thread start-up costs more than it saves.
+PARALLEL_MIN_ATOMS = 64
+
+# Pairs closer than this (Å) are treated as coincident atoms.
+MIN_DISTANCE = 1e-6
+
+
+def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None):
+    """Energy, per-atom energies, forces and virials of one configuration.
+
+    Parameters
+    ----------
+    model : snnp_calc.model.model.Model
+    numbers : array_like of int, shape (n,)
+        Atomic numbers.
+    positions : array_like, shape (n, 3)
+        Cartesian positions, Å.
+    cell : array_like, shape (3, 3)
+        Cell vectors as rows, Å. Only its periodic directions matter.
+    pbc : array_like of bool, shape (3,)
+    parallel : bool or None
+        Run the atom loop on all Numba threads; ``None`` chooses by size.
+    species_n : ndarray of int64, shape (n,), optional
+        ``model.species_indices(numbers)``, if the caller already has it (the
+        calculator keeps it while the numbers do not change).
+
+    Returns
+    -------
+    dict
+        ``energy`` (eV), ``energies`` (n,) eV, ``forces`` (n, 3) eV/Å,
+        ``virial`` (3, 3) eV and ``virials`` (n, 3, 3) eV, where
+        ``virial = sum_p dE/dD_p ⊗ D_p = dE/d(strain)``, so that ASE's stress
+        (tensile positive) is ``virial / volume``; ``descriptors`` (n, K).
+
+    Raises
+    ------
+    ValueError
+        For an element the model does not have, non-finite positions or
+        coincident atoms.
+    """
+    if species_n is None:
+        species_n = model.species_indices(numbers)
+    pairs = neighbour_pairs(positions, cell, pbc, model.cutoff)
+    return evaluate_pairs(model, pairs, species_n, parallel)
+
+
+def neighbour_pairs(positions, cell, pbc, cutoff):
+    """matscipy's neighbour list, checked, as the kernels take it.
+
+    Returns
+    -------
+    i_p, j_p : ndarray of int64, shape (P,)
+        Pairs (i, j) within ``cutoff`` (Å), sorted by i; each pair appears
+        from both ends.
+    d_p : ndarray, shape (P,)
+        Distances, Å.
+    D_pc : ndarray, shape (P, 3)
+        ``r_j - r_i`` including the periodic image shift, Å.
+
+    Raises
+    ------
+    ValueError
+        For non-finite positions or coincident atoms.
+    """
+    positions = np.ascontiguousarray(positions, dtype=np.float64)
+    if not np.isfinite(positions).all():
+        raise ValueError("positions must be finite")
+    if len(positions) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
+    pbc = np.asarray(pbc, dtype=bool)
+    cell, origin = neighbour_cell(positions, np.asarray(cell, dtype=np.float64), pbc)
+    i_p, j_p, d_p, D_pc = neighbour_list("ijdD", positions=positions, cell=cell, pbc=pbc,
+                                         cutoff=cutoff, cell_origin=origin)
+    if len(d_p) and d_p.min() < MIN_DISTANCE:
+        p = int(np.argmin(d_p))
+        raise ValueError(f"atoms closer than {MIN_DISTANCE} Å: atoms {i_p[p]} and {j_p[p]} "
+                         f"coincide (distance {d_p[p]:.3g} Å)")
+    return (np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
+            d_p, np.ascontiguousarray(D_pc, dtype=np.float64))
+
+
+def evaluate_pairs(model, pairs, species_n, parallel=None):
+    """:func:`evaluate` on a neighbour list of :func:`neighbour_pairs`.
+
+    ``pairs`` may reach beyond ``model.cutoff`` (a committee builds one list
+    for its members): the farther pairs are dropped, as a list built at the
+    model's cutoff would not have them.
+    """
+    i_p, j_p, d_p, D_pc = pairs
+    n = len(species_n)
+    if n == 0:
+        K = len(model.rho) + len(model.f)
+        return dict(energy=0.0, energies=np.zeros(0), forces=np.zeros((0, 3)),
+                    virial=np.zeros((3, 3)), virials=np.zeros((0, 3, 3)),
+                    descriptors=np.zeros((0, K)))
+    if len(d_p) and d_p.max() >= model.cutoff:
+        keep = d_p < model.cutoff
+        i_p, j_p, D_pc = i_p[keep], j_p[keep], D_pc[keep]
+    if parallel is None:
+        parallel = n >= PARALLEL_MIN_ATOMS
+    # one kernel call: for a few atoms, Numba's per-call cost is much of the total
+    E_n, F_nc, W_ncc, G_nf = single_point(i_p, j_p, D_pc, species_n, model.kernel_model,
+                                          bool(parallel))
+    return dict(energy=float(E_n.sum()), energies=E_n, forces=F_nc,
+                virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
+
+
+def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None):
+    """Mean of the members' :func:`evaluate` and their spread.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`evaluate`, averaged over
+        members, plus ``energy_std`` (eV), ``energies_std`` (n,) eV and
+        ``forces_std`` (n, 3) eV/Å: standard deviations over members, ddof=1.
+    """
+    # one neighbour list at the largest cutoff; each member drops the pairs beyond its own
+    pairs = neighbour_pairs(positions, cell, pbc, committee.cutoff)
+    species_n = committee.species_indices(numbers)
+    runs = [evaluate_pairs(m, pairs, species_n, parallel) for m in committee.members]
+    out = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]
+           if key != "descriptors"}
+    out["energy"] = float(out["energy"])
+    for key in ("energy", "energies", "forces"):
+        out[key + "_std"] = np.std([r[key] for r in runs], axis=0, ddof=1)
+    out["energy_std"] = float(out["energy_std"])
+    return out
+
+
+def neighbour_cell(positions, cell, pbc):
+    """Cell and origin to give matscipy.
+
+    matscipy needs an invertible cell. A cluster gets the box around its atoms
+    (its own shrink-wrapping fails for planar or linear clusters). Otherwise
+    the zero-length vectors ASE allows in non-periodic directions are replaced
+    by unit vectors orthogonal to the periodic ones: nothing crosses a
+    non-periodic face, so their length does not matter.
+    """
+    if not pbc.any():
+        return np.diag(np.ptp(positions, axis=0) + 1.0), positions.min(axis=0)
+    # Fast path for an ordinary cell: a cofactor determinant this far above the
+    # threshold below puts LU's above it too, so the decision is the same.
+    (a, b, c), (d, e, f), (g, h, i) = cell.tolist()
+    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    if abs(det) > 1e-6 * max(1.0, abs(a), abs(b), abs(c), abs(d), abs(e), abs(f), abs(g),
+                             abs(h), abs(i)) ** 3:
+        return cell, None
+    scale = max(np.abs(cell).max(), 1.0)
+    if abs(np.linalg.det(cell)) > 1e-9 * scale ** 3:
+        return cell, None
+    q, _ = np.linalg.qr(cell[pbc].T, mode="complete")
+    cell = cell.copy()
+    for extra, c in enumerate(np.flatnonzero(~pbc)):
+        cell[c] = q[:, pbc.sum() + extra]
+    if abs(np.linalg.det(cell)) <= 1e-9 * scale ** 3:
+        raise ValueError(f"the periodic cell vectors {cell[pbc].tolist()} are linearly dependent")
+    return cell, None
+
+
+# Flat (row-major) indices of the Voigt components of a 3x3 tensor, and of their transposes.
+_VOIGT = 3 * VOIGT_VD[:, 0] + VOIGT_VD[:, 1]
+_VOIGT_T = 3 * VOIGT_VD[:, 1] + VOIGT_VD[:, 0]
+
+
+def voigt(W_cc):
+    """Symmetrised Voigt form (xx, yy, zz, yz, xz, xy) of (..., 3, 3) tensors.
+
+    Component ``ab`` is ``0.5 * (W_ab + W_ba)``.
+    """
+    W_cc = np.asarray(W_cc)
+    W_c9 = W_cc.reshape(W_cc.shape[:-2] + (9,))
+    return 0.5 * (W_c9.take(_VOIGT, axis=-1) + W_c9.take(_VOIGT_T, axis=-1))

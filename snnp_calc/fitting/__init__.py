@@ -1,0 +1,16 @@
+"""Fitting an s-NNP to reference energies, forces and stresses.
+
+Bottom up: :mod:`.training_set` (frames packed for the kernels),
+:mod:`.loss` (the loss and its exact gradient), :mod:`.jacobian` (residuals
+and their exact Jacobian), :mod:`.linear` (the exact linear first fit),
+:mod:`.start` (the starting model: presets and :func:`start_model`),
+:mod:`.driver` (:func:`fit`: optimiser, validation, early stopping,
+checkpoints) and :mod:`.committee` (:func:`fit_committee`). This is the only
+layer that imports SciPy's optimisers.
+"""
+from .committee import fit_committee
+from .driver import fit
+from .loss import LossWeights
+from .start import PRESETS, preset_model, start_model
+
+__all__ = ["fit", "fit_committee", "LossWeights", "PRESETS", "preset_model", "start_model"]

@@ -1,0 +1,444 @@
+"""The project's JSON model file (format "snnp", version 1; DESIGN.md §4).
+
+Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
+(0,0), (0,1), ..., (0,S-1), (1,1), ...; K = K_rho + K_t filters)::
+
+    {"format": "snnp", "version": 1,
+     "units": {"energy": "eV", "length": "Angstrom"},
+     "species": [S symbols],
+     "cutoff": float,                  # equals Model.cutoff exactly
+     "filters": {"rho": [K_rho x [S splines]], "f": [K_t x [S splines]],
+                 "g": [K_t x [P splines]]},
+     "pair": null | [P splines],
+     "readout": {"kind": "mlp", "activation": str, "hidden": [int, ...],
+                 "input_offset": [S x [K]], "input_scale": [S x [K]],
+                 "weights": [S x [{"W": [[out x in]], "b": [out]} per layer]]}
+              | {"kind": "spline", "U": [S splines]},
+     "e0": [S floats, eV],
+     "metadata": {free-form}}
+
+    spline = {"x0": float, "x1": float, "n_knots": M, "y": [M floats],
+              "d0": float, "dN": float, "fixed": [sorted indices in 0..M+1]}
+
+Floats are written with ``repr`` (shortest string that reads back to the
+same float64), every numeric vector on one line and a matrix one row per line.
+The reader is strict: it fills in nothing and raises
+:class:`~snnp_calc.errors.ModelFileError` naming the file and the key path
+(``Mo.json: filters.rho[0][1].y: expected 10 numbers, got 9``).
+"""
+import json
+import math
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from ..errors import ModelFileError
+from ..kernels.layout import ACTIVATIONS
+from ..model.model import MLPReadout, Model, SplineReadout
+from ..model.splines import Spline
+
+FORMAT = "snnp"
+VERSION = 1
+UNITS = {"energy": "eV", "length": "Angstrom"}
+TOP_KEYS = ("format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
+            "e0", "metadata")
+SPLINE_KEYS = ("x0", "x1", "n_knots", "y", "d0", "dN", "fixed")
+
+
+# --- writing ------------------------------------------------------------------------------
+def _spline_dict(spline):
+    return {"x0": spline.x0, "x1": spline.x1, "n_knots": spline.n_knots,
+            "y": spline.y.tolist(), "d0": spline.d0, "dN": spline.dN,
+            "fixed": np.flatnonzero(spline.fixed).tolist()}
+
+
+def to_dict(model):
+    """The JSON document of ``model`` as plain Python objects (see the module docstring)."""
+    ro = model.readout
+    if isinstance(ro, SplineReadout):
+        readout = {"kind": "spline", "U": [_spline_dict(s) for s in ro.U]}
+    else:
+        readout = {"kind": "mlp", "activation": ro.activation, "hidden": list(ro.hidden),
+                   "input_offset": ro.offset.tolist(), "input_scale": ro.scale.tolist(),
+                   "weights": [[{"W": layers[2 * l].tolist(), "b": layers[2 * l + 1].tolist()}
+                                for l in range(len(layers) // 2)] for layers in ro.weights]}
+    return {"format": FORMAT, "version": VERSION, "units": dict(UNITS),
+            "species": list(model.species), "cutoff": float(model.cutoff),
+            "filters": {name: [[_spline_dict(s) for s in row] for row in rows]
+                        for name, rows in (("rho", model.rho), ("f", model.f), ("g", model.g))},
+            "pair": [_spline_dict(s) for s in model.phi] if model.phi else None,
+            "readout": readout, "e0": model.e0.tolist(), "metadata": dict(model.metadata)}
+
+
+def _is_scalar(value):
+    return not isinstance(value, (dict, list, tuple))
+
+
+def _emit(value, path, indent):
+    """JSON text of ``value``: objects indented, scalar lists on one line, matrices by row."""
+    pad = "  " * (indent + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{_key(path, '?')}: object keys must be strings, got {key!r}")
+            items.append(f"{pad}{json.dumps(key)}: {_emit(item, _key(path, key), indent + 1)}")
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(value, (list, tuple)):
+        if all(_is_scalar(v) for v in value):
+            return "[" + ", ".join(_emit(v, f"{path}[{i}]", 0) for i, v in enumerate(value)) + "]"
+        rows = [_emit(v, f"{path}[{i}]", indent + 1) for i, v in enumerate(value)]
+        return "[\n" + ",\n".join(pad + row for row in rows) + "\n" + "  " * indent + "]"
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: cannot write {value!r} as JSON: {err}") from err
+
+
+def dumps(model):
+    """The model file text of ``model`` (ends with a newline).
+
+    Raises
+    ------
+    ValueError
+        If the metadata holds values JSON cannot represent (NaN, non-string
+        keys, arbitrary objects); the message names the key path.
+    """
+    return dumps_document(to_dict(model))
+
+
+def dumps_document(d):
+    """Text of a document of plain Python objects, in this module's layout."""
+    return _emit(d, "", 0) + "\n"
+
+
+# --- reading ------------------------------------------------------------------------------
+class _Constant:
+    """Stands for a ``NaN``/``Infinity`` token so that the error can name its key path."""
+
+    def __init__(self, token):
+        self.token = token
+
+
+class _DuplicateKeys(dict):
+    """An object that had repeated keys (listed in ``duplicates``)."""
+
+    duplicates = ()
+
+
+def _object_pairs(pairs):
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen, duplicates = set(), []
+        for key, _ in pairs:
+            if key in seen:
+                duplicates.append(key)
+            seen.add(key)
+        out = _DuplicateKeys(out)
+        out.duplicates = duplicates
+    return out
+
+
+def _key(path, key):
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value):
+    if value is None:
+        return "null"
+    for kind, name in ((bool, "bool"), (int, "integer"), (float, "number"), (str, "string"),
+                       (list, "array"), (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+class _Reader:
+    """Typed, shape-checked access to a parsed document; errors name ``source`` and the key."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def fail(self, path, message):
+        """Raise :class:`ModelFileError` naming the source and key ``path``."""
+        raise ModelFileError(f"{self.source}: {path or '<document>'}: {message}")
+
+    def scan(self, value, path):
+        """Reject duplicate keys, NaN/Infinity tokens and non-finite numbers anywhere."""
+        if isinstance(value, _Constant):
+            self.fail(path, f"{value.token} is not allowed")
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(path, f"number is not finite ({value})")
+        if isinstance(value, dict):
+            for key in getattr(value, "duplicates", ()):
+                self.fail(_key(path, key), "duplicate key")
+            for key, item in value.items():
+                self.scan(item, _key(path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.scan(item, f"{path}[{i}]")
+
+    def obj(self, value, path, keys=None):
+        """``value`` as a dict with exactly ``keys`` (any keys when None)."""
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, got {_type_name(value)}")
+        if keys is None:
+            return value
+        for key in keys:
+            if key not in value:
+                self.fail(_key(path, key), "missing key")
+        for key in value:
+            if key not in keys:
+                self.fail(_key(path, key), f"unknown key (expected {', '.join(keys)})")
+        return value
+
+    def array(self, value, path, n=None, what="entries"):
+        """``value`` as a list, of length ``n`` when given."""
+        if not isinstance(value, list):
+            self.fail(path, f"expected an array, got {_type_name(value)}")
+        if n is not None and len(value) != n:
+            self.fail(path, f"expected {n} {what}, got {len(value)}")
+        return value
+
+    def number(self, value, path):
+        """``value`` as a finite float; an int is accepted, a bool is not."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f"expected a number, got {_type_name(value)}")
+        try:
+            number = float(value)
+        except OverflowError:
+            self.fail(path, "number out of the float64 range")
+        if not math.isfinite(number):
+            self.fail(path, f"number is not finite ({value})")
+        return number
+
+    def integer(self, value, path, low=None, high=None):
+        """``value`` as an int (not a bool), optionally within ``low``..``high``."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"expected an integer, got {_type_name(value)}")
+        if low is None:
+            return value
+        if high is None and value < low:
+            self.fail(path, f"expected an integer >= {low}, got {value}")
+        if high is not None and not low <= value <= high:
+            self.fail(path, f"expected an integer in {low}..{high}, got {value}")
+        return value
+
+    def string(self, value, path):
+        """``value`` as a str."""
+        if not isinstance(value, str):
+            self.fail(path, f"expected a string, got {_type_name(value)}")
+        return value
+
+    def vector(self, value, path, n):
+        """``value`` as a float64 array of shape (n,)."""
+        value = self.array(value, path, n, "numbers")
+        return np.array([self.number(v, f"{path}[{i}]") for i, v in enumerate(value)], np.float64)
+
+    def matrix(self, value, path, shape):
+        """``value`` (a list of rows) as a float64 array of ``shape``."""
+        rows = self.array(value, path, shape[0], "rows")
+        return np.array([self.vector(row, f"{path}[{i}]", shape[1]) for i, row in enumerate(rows)],
+                        np.float64).reshape(shape)
+
+    def spline(self, value, path):
+        """``value`` as a :class:`~snnp_calc.model.splines.Spline`."""
+        value = self.obj(value, path, SPLINE_KEYS)
+        m = self.integer(value["n_knots"], _key(path, "n_knots"), low=2)
+        y = self.vector(value["y"], _key(path, "y"), m)
+        x0, x1, d0, dN = (self.number(value[k], _key(path, k)) for k in ("x0", "x1", "d0", "dN"))
+        indices = self.array(value["fixed"], _key(path, "fixed"))
+        fixed = np.zeros(m + 2, bool)
+        for i, index in enumerate(indices):
+            self.integer(index, f"{path}.fixed[{i}]", 0, m + 1)
+            if i and index <= indices[i - 1]:
+                self.fail(f"{path}.fixed[{i}]", "indices must be strictly increasing")
+            fixed[index] = True
+        try:
+            return Spline(x0, x1, y, d0, dN, fixed)
+        except ValueError as err:
+            raise ModelFileError(f"{self.source}: {path}: {err}") from err
+
+    def spline_list(self, value, path, n, what):
+        """``value`` as a list of ``n`` splines."""
+        value = self.array(value, path, n, what)
+        return [self.spline(s, f"{path}[{i}]") for i, s in enumerate(value)]
+
+
+def _read_species(r, value):
+    """Species symbols: known elements, no repeats, at least one."""
+    species = r.array(value, "species")
+    if not species:
+        r.fail("species", "expected at least one species")
+    for i, sym in enumerate(species):
+        r.string(sym, f"species[{i}]")
+        if sym not in atomic_numbers:
+            r.fail(f"species[{i}]", f"unknown element symbol {sym!r}")
+        if sym in species[:i]:
+            r.fail(f"species[{i}]", f"duplicate species {sym!r}")
+    return tuple(species)
+
+
+def _read_filters(r, value, S, P):
+    """``{"rho": [[Spline]], "f": ..., "g": ...}`` with S, S and P splines per filter."""
+    value = r.obj(value, "filters", ("rho", "f", "g"))
+    out = {}
+    for name, width, per in (("rho", S, "neighbour species"), ("f", S, "neighbour species"),
+                             ("g", P, "unordered species pair")):
+        path = f"filters.{name}"
+        n_filters = len(out["f"]) if name == "g" else None
+        rows = r.array(value[name], path, n_filters, "filters (one per triplet filter)")
+        out[name] = [r.spline_list(row, f"{path}[{k}]", width, f"splines (one per {per})")
+                     for k, row in enumerate(rows)]
+    if not out["rho"] and not out["f"]:
+        r.fail("filters", "the model needs at least one pair or triplet filter")
+    return out
+
+
+def _read_readout(r, value, S, k_rho, k_t):
+    """The readout, checked against S species and K = k_rho + k_t inputs."""
+    if "kind" not in r.obj(value, "readout"):
+        r.fail("readout.kind", "missing key")
+    kind = r.string(value["kind"], "readout.kind")
+    if kind == "spline":
+        value = r.obj(value, "readout", ("kind", "U"))
+        if (k_rho, k_t) != (1, 1):
+            r.fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one "
+                   f"triplet filter, got K_rho = {k_rho} and K_t = {k_t}")
+        return SplineReadout(r.spline_list(value["U"], "readout.U", S, "splines (one per species)"))
+    if kind != "mlp":
+        r.fail("readout.kind", f"unknown readout kind {kind!r}; expected 'mlp' or 'spline'")
+    value = r.obj(value, "readout", ("kind", "activation", "hidden", "input_offset",
+                                     "input_scale", "weights"))
+    activation = r.string(value["activation"], "readout.activation")
+    if activation not in ACTIVATIONS:
+        r.fail("readout.activation",
+               f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+    hidden = tuple(r.integer(h, f"readout.hidden[{i}]", low=1)
+                   for i, h in enumerate(r.array(value["hidden"], "readout.hidden")))
+    K = k_rho + k_t
+    offset = r.matrix(value["input_offset"], "readout.input_offset", (S, K))
+    scale = r.matrix(value["input_scale"], "readout.input_scale", (S, K))
+    for a, k in zip(*np.nonzero(~(scale > 0))):
+        r.fail(f"readout.input_scale[{a}][{k}]", f"scale must be positive, got {scale[a, k]}")
+    sizes = (K,) + hidden + (1,)
+    weights = []
+    for a, layers in enumerate(r.array(value["weights"], "readout.weights", S,
+                                       "weight sets (one per species)")):
+        path = f"readout.weights[{a}]"
+        layers = r.array(layers, path, len(sizes) - 1, "layers")
+        arrays = []
+        for l, layer in enumerate(layers):
+            layer = r.obj(layer, f"{path}[{l}]", ("W", "b"))
+            arrays.append(r.matrix(layer["W"], f"{path}[{l}].W", (sizes[l + 1], sizes[l])))
+            arrays.append(r.vector(layer["b"], f"{path}[{l}].b", sizes[l + 1]))
+        weights.append(arrays)
+    try:
+        return MLPReadout(activation, hidden, weights, offset, scale)
+    except ValueError as err:
+        raise ModelFileError(f"{r.source}: readout: {err}") from err
+
+
+def from_dict(d, source="<dict>"):
+    """Build a :class:`~snnp_calc.model.model.Model` from a parsed document.
+
+    Parameters
+    ----------
+    d : dict
+        The document (see the module docstring).
+    source : str
+        Name used in error messages (the file name when reading a file).
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelFileError
+        On any missing or unknown key, wrong type or shape, non-finite number,
+        unsupported format, version or units, or cutoff mismatch; the message
+        names ``source`` and the key path.
+    """
+    r = _Reader(source)
+    r.scan(d, "")
+    if not isinstance(d, dict):
+        r.fail("", f"expected an object, got {_type_name(d)}")
+    for key in ("format", "version"):
+        if key not in d:
+            r.fail(key, "missing key")
+    if d["format"] != FORMAT:
+        r.fail("format", f"unknown format {d['format']!r}; expected {FORMAT!r}")
+    if r.integer(d["version"], "version") != VERSION:
+        r.fail("version", f"unsupported version {d['version']}; this reader supports {VERSION}")
+    r.obj(d, "", TOP_KEYS)
+    units = r.obj(d["units"], "units", tuple(UNITS))
+    for key, unit in UNITS.items():
+        if units[key] != unit:
+            r.fail(f"units.{key}", f"unsupported unit {units[key]!r}; expected {unit!r}")
+    species = _read_species(r, d["species"])
+    S = len(species)
+    P = S * (S + 1) // 2
+    cutoff = r.number(d["cutoff"], "cutoff")
+    filters = _read_filters(r, d["filters"], S, P)
+    phi = ([] if d["pair"] is None else
+           r.spline_list(d["pair"], "pair", P, "splines (one per unordered species pair)"))
+    readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]))
+    e0 = r.vector(d["e0"], "e0", S)
+    metadata = r.obj(d["metadata"], "metadata")
+    try:
+        model = Model(species, filters["rho"], filters["f"], filters["g"], phi, readout, e0,
+                      metadata)
+    except ValueError as err:
+        raise ModelFileError(f"{source}: {err}") from err
+    if model.cutoff != cutoff:
+        r.fail("cutoff", f"{cutoff!r} does not equal the largest last knot of the radial "
+               f"splines, {model.cutoff!r}")
+    return model
+
+
+def parse(text, source="<string>"):
+    """The document in JSON ``text``, not yet checked (``NaN`` tokens kept for :func:`from_dict`)."""
+    try:
+        return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_Constant)
+    except json.JSONDecodeError as err:
+        raise ModelFileError(f"{source}:{err.lineno}:{err.colno}: {err.msg}") from err
+    except ValueError as err:  # e.g. an integer literal beyond int_max_str_digits
+        raise ModelFileError(f"{source}: {err}") from err
+
+
+def loads(text, source="<string>"):
+    """Parse model file text; ``source`` names it in error messages (see :func:`from_dict`)."""
+    return from_dict(parse(text, source), source)
+
+
+def read_json(path):
+    """Read a JSON model file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not UTF-8, not JSON (message ``file:line:column``) or not a
+        valid model document (message names the key path).
+    """
+    return loads(read_text(path), str(path))
+
+
+def read_text(path):
+    """The UTF-8 text of ``path``; :class:`~snnp_calc.errors.ModelFileError` names a bad byte."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFileError(f"{path}: byte {err.start}: not UTF-8 text") from err

@@ -1,0 +1,227 @@
+"""Energy, per-atom energies, forces and virials of s-NNP configurations, in one pass.
+
+The model (DESIGN.md §2; Vita & Trinkle, arXiv:2310.02904, eqs. 1-4):
+``E_i = R_a(G_i) + e0_a + 1/2 sum_j phi(r_ij)``, with
+``G_ik = sum_j rho_k(r_ij)`` and
+``G_i,K_rho+k = sum_{j<l} f_k(r_ij) f_k(r_il) g_k(cos theta_jil)``.
+
+Every quantity of atom i depends only on the pair vectors ``D_p`` of i's own
+neighbour block, so one loop over atoms (:func:`atom_terms`, in parallel
+over chunks of atoms) computes ``E_i`` and ``dE_i/dD_p`` for the pairs of
+that block without races. :func:`scatter` then turns ``dE/dD_p`` into forces
+(``F_i += g_p``, ``F_j -= g_p``) and virials ``sum_p g_p ⊗ D_p``; it is the
+scatter of inference, of the loss and of the Jacobian alike. The triplets of
+an atom come from one walk, :func:`triplets`.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .layout import AtomScratch, Neighbours, TripletScratch
+from .readout import readout_eval
+from .spline import spline_eval
+
+
+@njit(cache=True, error_model="numpy")
+def pair_index(b, c, S):
+    """Index of the unordered species pair {b, c} (LAMMPS ``ij_to_potl`` order)."""
+    if b > c:
+        b, c = c, b
+    return b * S - b * (b - 1) // 2 + c - b
+
+
+@njit(cache=True, error_model="numpy")
+def triplets(ws, p0, p1, r_max, tr):
+    """The triplets (j, l), j > l, of the atom whose pairs are ``p0..p1``; returns their number T.
+
+    Writes the pair indices of both legs into ``tr.jj_t``, ``tr.ll_t`` and
+    ``cos theta_jil = u_j . u_l`` into ``tr.cos_t`` (needs ``ws.r_p`` and
+    ``ws.u_pc`` of those pairs). Legs at or beyond ``r_max`` are skipped: there
+    every triplet filter f vanishes identically (``KernelModel.triplet_range``).
+    """
+    r_p, u_pc = ws.r_p, ws.u_pc
+    t = 0
+    for jj in range(p0, p1):
+        if r_p[jj] >= r_max:
+            continue
+        for ll in range(p0, jj):
+            if r_p[ll] >= r_max:
+                continue
+            tr.jj_t[t] = jj
+            tr.ll_t[t] = ll
+            tr.cos_t[t] = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
+            t += 1
+    return t
+
+
+@njit(cache=True, error_model="numpy")
+def atom_terms(i, nb, km, ws, tr):
+    """Everything of atom i: G_i, E_i, dE_i/dG_i and dE_i/dD_p for i's pairs, into ``ws``.
+
+    Forces follow the chain rule through the filters (Lenosky et al.,
+    MSMSE 8, 825 (2000), eqs. 3-5): with c = u_j . u_l,
+    ``dc/dD_j = (u_l - c u_j) / r_j``. ``tr`` keeps the angular splines of
+    i's triplets between the descriptor pass and the gradient pass.
+    """
+    S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
+    P = S * (S + 1) // 2
+    j_p, D_pc, species_n = nb.j_p, nb.D_pc, nb.species_n
+    r_p, u_pc, f_pk, df_pk = ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk
+    p0 = nb.first_n[i]
+    p1 = nb.first_n[i + 1]
+    a = species_n[i]
+    G_f = ws.G_nf[i]
+    e_pair = 0.0
+    for p in range(p0, p1):
+        r = np.sqrt(D_pc[p, 0] ** 2 + D_pc[p, 1] ** 2 + D_pc[p, 2] ** 2)
+        r_p[p] = r
+        for c in range(3):
+            u_pc[p, c] = D_pc[p, c] / r
+        b = species_n[j_p[p]]
+        for k in range(K_r):
+            v, d, _ = spline_eval(km, k * S + b, r)
+            G_f[k] += v
+            ws.drho_pr[p, k] = d
+        for k in range(K_t):
+            f_pk[p, k], df_pk[p, k], _ = spline_eval(km, km.base_f + k * S + b, r)
+        ws.dphi_p[p] = 0.0
+        if km.has_phi:
+            v, d, _ = spline_eval(km, km.base_phi + pair_index(a, b, S), r)
+            # each unordered pair appears twice in the full list
+            e_pair += 0.5 * v
+            ws.dphi_p[p] = 0.5 * d
+    n_t = triplets(ws, p0, p1, km.triplet_range, tr) if K_t > 0 else 0
+    for t in range(n_t):
+        jj, ll = tr.jj_t[t], tr.ll_t[t]
+        s_g = km.base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        for k in range(K_t):
+            gv, gd, _ = spline_eval(km, s_g + k * P, tr.cos_t[t])
+            tr.g_tk[t, k] = gv
+            tr.gd_tk[t, k] = gd
+            G_f[K_r + k] += f_pk[jj, k] * f_pk[ll, k] * gv
+
+    dR_f = ws.dR_nf[i]
+    ws.E_n[i] = readout_eval(km, a, G_f, dR_f, tr.buf_3h) + km.e0_e[a] + e_pair
+
+    dE_pc = ws.dE_pc
+    for p in range(p0, p1):
+        s = ws.dphi_p[p]
+        for k in range(K_r):
+            s += dR_f[k] * ws.drho_pr[p, k]
+        for c in range(3):
+            dE_pc[p, c] = s * u_pc[p, c]
+    for t in range(n_t):
+        jj, ll, cos = tr.jj_t[t], tr.ll_t[t], tr.cos_t[t]
+        A_j = 0.0
+        A_l = 0.0
+        B = 0.0
+        for k in range(K_t):
+            gv = tr.g_tk[t, k]
+            w = dR_f[K_r + k]
+            A_j += w * df_pk[jj, k] * f_pk[ll, k] * gv
+            A_l += w * f_pk[jj, k] * df_pk[ll, k] * gv
+            B += w * f_pk[jj, k] * f_pk[ll, k] * tr.gd_tk[t, k]
+        Bj = B / r_p[jj]
+        Bl = B / r_p[ll]
+        for c in range(3):
+            dE_pc[jj, c] += A_j * u_pc[jj, c] + Bj * (u_pc[ll, c] - cos * u_pc[jj, c])
+            dE_pc[ll, c] += A_l * u_pc[ll, c] + Bl * (u_pc[jj, c] - cos * u_pc[ll, c])
+
+
+@njit(cache=True, error_model="numpy")
+def atom_scratch(n, n_pairs, K_r, K_t):
+    """An :class:`~snnp_calc.kernels.layout.AtomScratch`, zero where atom_terms accumulates."""
+    return AtomScratch(np.empty(n_pairs), np.empty((n_pairs, 3)), np.empty((n_pairs, K_t)),
+                       np.empty((n_pairs, K_t)), np.empty((n_pairs, K_r)), np.empty(n_pairs),
+                       np.zeros((n, K_r + K_t)), np.zeros((n, K_r + K_t)), np.zeros(n),
+                       np.zeros((n_pairs, 3)))
+
+
+@njit(cache=True, error_model="numpy")
+def triplet_scratch(first_n, lo, hi, K_t, sizes):
+    """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms lo..hi-1."""
+    n_max = 1
+    for i in range(lo, hi):
+        n_max = max(n_max, first_n[i + 1] - first_n[i])
+    t_max = max(n_max * (n_max - 1) // 2, 1)
+    n_h = sizes.sum()
+    return TripletScratch(np.empty(t_max, np.int64), np.empty(t_max, np.int64), np.empty(t_max),
+                          np.empty((t_max, K_t)), np.empty((t_max, K_t)), np.empty(t_max),
+                          np.empty((n_max, K_t)), np.empty((n_max, K_t)), np.zeros((3, n_h)),
+                          np.zeros((6, n_h)))
+
+
+@njit(cache=True, error_model="numpy")
+def atom_range(lo, hi, nb, km, ws):
+    """:func:`atom_terms` for atoms lo..hi-1, with triplet scratch allocated once for the range."""
+    tr = triplet_scratch(nb.first_n, lo, hi, km.n_triplet, km.sizes)
+    for i in range(lo, hi):
+        atom_terms(i, nb, km, ws, tr)
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def atoms_parallel(nb, km, ws):
+    """:func:`atom_terms` for every atom, threads over chunks of atoms (race-free)."""
+    n = len(nb.species_n)
+    n_chunks = min(n, 64)
+    for c in prange(n_chunks):
+        atom_range(c * n // n_chunks, (c + 1) * n // n_chunks, nb, km, ws)
+
+
+@njit(cache=True, error_model="numpy")
+def scatter(nb, dE_pc, p0, p1, n0, F_nc, W_ncc, per_atom):
+    """Forces and virials of pairs ``p0..p1`` from the pair gradients ``dE_pc = dE/dD_p``.
+
+    Adds ``g_p`` to ``F_nc[i - n0]`` and subtracts it from ``F_nc[j - n0]``.
+    With ``per_atom``, ``W_ncc[i - n0]`` and ``W_ncc[j - n0]`` each get half of
+    ``g_p ⊗ D_p`` (per-atom virials, which sum to the total); otherwise
+    ``W_ncc[0]`` gets all of it. Divided by the volume the virial is ASE's
+    stress, tensile positive (DESIGN.md §3).
+    """
+    D_pc = nb.D_pc
+    for p in range(p0, p1):
+        i = nb.i_p[p] - n0
+        j = nb.j_p[p] - n0
+        for a in range(3):
+            g = dE_pc[p, a]
+            F_nc[i, a] += g
+            F_nc[j, a] -= g
+            for b in range(3):
+                if per_atom:
+                    w = 0.5 * g * D_pc[p, b]
+                    W_ncc[i, a, b] += w
+                    W_ncc[j, a, b] += w
+                else:
+                    W_ncc[0, a, b] += g * D_pc[p, b]
+
+
+@njit(cache=True, error_model="numpy")
+def first_of(i_p, n):
+    """``first_n`` (n + 1,) of an i-sorted pair list: pairs of atom i are first_n[i]:first_n[i+1]."""
+    first_n = np.zeros(n + 1, np.int64)
+    for p in range(len(i_p)):
+        first_n[i_p[p] + 1] += 1
+    for i in range(n):
+        first_n[i + 1] += first_n[i]
+    return first_n
+
+
+@njit(cache=True, error_model="numpy")
+def single_point(i_p, j_p, D_pc, species_n, km, parallel):
+    """One configuration in one call: ``E_n, F_nc, W_ncc, G_nf`` (see :func:`scatter`).
+
+    Runs :func:`atom_terms` for every atom, on one thread (the reference) or,
+    if ``parallel``, on all (:func:`atoms_parallel`), then :func:`scatter` with
+    per-atom virials. For a few atoms, separate calls' dispatch and array
+    boxing cost more than the physics.
+    """
+    n = len(species_n)
+    nb = Neighbours(i_p, j_p, D_pc, first_of(i_p, n), species_n)
+    ws = atom_scratch(n, len(i_p), km.n_rho, km.n_triplet)
+    if parallel:
+        atoms_parallel(nb, km, ws)
+    else:
+        atom_range(0, n, nb, km, ws)
+    F_nc = np.zeros((n, 3))
+    W_ncc = np.zeros((n, 3, 3))
+    scatter(nb, ws.dE_pc, 0, len(i_p), 0, F_nc, W_ncc, True)
+    return ws.E_n, F_nc, W_ncc, ws.G_nf

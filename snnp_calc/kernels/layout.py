@@ -1,0 +1,270 @@
+"""The kernels' interface: named tuples of plain arrays, and the Voigt table.
+
+Numba passes a ``NamedTuple`` of arrays and scalars as a tuple, so named
+fields cost nothing at run time; they replace long positional argument
+lists and ``dims[5]``-style indices. The tuples are flat (no tuple inside a
+tuple): Numba's parallel loops cannot take nested tuples of arrays. Field
+names are shared instead, and the kernels rely on them: a
+:class:`KernelModel` has the fields of a :class:`SplineTable`, and a
+:class:`LossData` those of :class:`Neighbours`, so either passes where the
+smaller one is read. Suffixes are those of :mod:`snnp_calc.kernels`; ``_d``
+is the axis of a record's fields, named where the array is declared.
+
+- :class:`SplineTable`: any number of cubic splines packed into flat arrays
+  (built by :func:`snnp_calc.model.splines.pack`);
+- :class:`KernelModel`: one model as the kernels read it, with the offsets of
+  each filter family in its spline table stored once (built by
+  :attr:`snnp_calc.model.Model.kernel_model`);
+- :class:`Neighbours`: atoms and their i-sorted pair list;
+- :class:`AtomScratch`: per-pair and per-atom arrays of one evaluation, the
+  outputs ``G_nf``, ``dR_nf``, ``E_n``, ``dE_pc`` included;
+- :class:`TripletScratch`: per-thread arrays for one atom's triplets.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+# Voigt order (xx, yy, zz, yz, xz, xy) as (row, column) of a 3 x 3 tensor: ASE's
+# stress order (DESIGN.md §3). The one table of the package.
+VOIGT_VD = np.array([[0, 0], [1, 1], [2, 2], [1, 2], [0, 2], [0, 1]], np.int64)
+
+# readout activations, indexed by KernelModel.activation
+ACTIVATIONS = ("tanh", "softplus", "silu", "celu")
+
+# KernelModel.readout_kind
+READOUT_MLP = 0
+READOUT_SPLINE = 1
+
+
+class SplineTable(NamedTuple):
+    """Cubic splines with LAMMPS ``meam/spline`` semantics, as flat arrays.
+
+    Attributes
+    ----------
+    head_xd : ndarray, shape (n_splines, 6)
+        Per spline x: x0, h, x1 - x0, d0, dN, 1/h (knot units; d0, dN per knot unit).
+    index_xd : ndarray of int64, shape (n_splines, 2)
+        Per spline: offset of its first knot in the ``_m`` arrays, and M.
+    y_m, y2_m, yd_m : ndarray, shape (sum of M,)
+        Knot values, y''/(6h) and (y_{m+1} - y_m)/h (LAMMPS ``Y``, ``Y2``,
+        ``Ydelta`` after ``prepareSpline``).
+    """
+
+    head_xd: np.ndarray
+    index_xd: np.ndarray
+    y_m: np.ndarray
+    y2_m: np.ndarray
+    yd_m: np.ndarray
+
+
+class KernelModel(NamedTuple):
+    """An s-NNP as the kernels read it (DESIGN.md §2).
+
+    Its spline table (the fields of :class:`SplineTable`) holds, in this order: rho[k][b] (K_rho x S), f[k][b]
+    (K_t x S), g[k][bc] (K_t x P), phi[bc] (P, if ``has_phi``), U[a] (S, spline
+    readout only), with P = S(S+1)/2 unordered species pairs b <= c at
+    :func:`snnp_calc.kernels.energy.pair_index`. Spline k*S + b of a family
+    is filter k for neighbour species b.
+
+    Attributes
+    ----------
+    n_species, n_rho, n_triplet : int
+        S, K_rho, K_t.
+    has_phi : int
+        1 if the model has a pair term.
+    readout_kind : int
+        :data:`READOUT_MLP` or :data:`READOUT_SPLINE`.
+    activation : int
+        Index into :data:`ACTIVATIONS` (MLP readout).
+    base_f, base_g, base_phi, base_u : int
+        First spline of the f, g, phi and U families in the table (rho starts at 0).
+    triplet_range : float
+        Å; triplets skip neighbours at or beyond it, whose f vanish identically
+        (``inf`` if some f does not end with value and slope 0).
+    head_xd, index_xd, y_m, y2_m, yd_m
+        The spline table (:class:`SplineTable`).
+    sizes : ndarray of int64
+        Layer widths ``[K, hidden..., 1]`` of the network.
+    w_ew : ndarray, shape (S, n_w)
+        Per species the layers' ``W`` (out x in, row-major), then ``b``.
+    xoff_ef, xscale_ef : ndarray, shape (S, K)
+        Input standardisation ``x = (G - xoff) / xscale``.
+    e0_e : ndarray, shape (S,)
+        Reference energies, eV.
+    R0_e : ndarray, shape (S,)
+        The readout's raw value at G = 0, eV, subtracted so that R_a(0) = 0.
+    """
+
+    n_species: int
+    n_rho: int
+    n_triplet: int
+    has_phi: int
+    readout_kind: int
+    activation: int
+    base_f: int
+    base_g: int
+    base_phi: int
+    base_u: int
+    triplet_range: float
+    head_xd: np.ndarray
+    index_xd: np.ndarray
+    y_m: np.ndarray
+    y2_m: np.ndarray
+    yd_m: np.ndarray
+    sizes: np.ndarray
+    w_ew: np.ndarray
+    xoff_ef: np.ndarray
+    xscale_ef: np.ndarray
+    e0_e: np.ndarray
+    R0_e: np.ndarray
+
+
+class Neighbours(NamedTuple):
+    """Atoms and their pairs.
+
+    Attributes
+    ----------
+    i_p, j_p : ndarray of int64, shape (P,)
+        Directed pairs i -> j within the cutoff, sorted by i.
+    D_pc : ndarray, shape (P, 3)
+        ``r_j - r_i`` with its periodic image shift, Å.
+    first_n : ndarray of int64, shape (n + 1,)
+        Pairs of atom i are ``first_n[i]:first_n[i + 1]``.
+    species_n : ndarray of int64, shape (n,)
+        Species index of every atom.
+    """
+
+    i_p: np.ndarray
+    j_p: np.ndarray
+    D_pc: np.ndarray
+    first_n: np.ndarray
+    species_n: np.ndarray
+
+
+class AtomScratch(NamedTuple):
+    """Arrays of one evaluation, filled by :func:`snnp_calc.kernels.energy.atom_terms`.
+
+    Attributes
+    ----------
+    r_p : (P,) distances, Å.
+    u_pc : (P, 3) unit vectors along D_p.
+    f_pk, df_pk : (P, K_t) triplet radial filters and their derivatives.
+    drho_pr : (P, K_rho) derivatives of the pair filters.
+    dphi_p : (P,) half the pair term's derivative (each pair is seen from both ends).
+    G_nf : (n, K) descriptors (accumulated: zero before a call).
+    dR_nf : (n, K) dR/dG (accumulated: zero before a call).
+    E_n : (n,) per-atom energies, eV.
+    dE_pc : (P, 3) dE/dD_p, eV/Å.
+    """
+
+    r_p: np.ndarray
+    u_pc: np.ndarray
+    f_pk: np.ndarray
+    df_pk: np.ndarray
+    drho_pr: np.ndarray
+    dphi_p: np.ndarray
+    G_nf: np.ndarray
+    dR_nf: np.ndarray
+    E_n: np.ndarray
+    dE_pc: np.ndarray
+
+
+class TripletScratch(NamedTuple):
+    """Per-thread arrays for the triplets of one atom (sized by the largest neighbour block).
+
+    Attributes
+    ----------
+    jj_t, ll_t : (T,) int64 pair indices of the two legs, jj > ll.
+    cos_t : (T,) cos theta_jil.
+    g_tk, gd_tk : (T, K_t) angular splines and their derivatives.
+    cdot_t : (T,) directional derivative of cos theta (loss gradient).
+    wv_pk, wd_pk : (n_max, K_t) accumulated spline-basis weights of f (loss gradient).
+    buf_3h, buf_6h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`,
+        :func:`snnp_calc.kernels.readout.mlp_tangent_adjoint`).
+    """
+
+    jj_t: np.ndarray
+    ll_t: np.ndarray
+    cos_t: np.ndarray
+    g_tk: np.ndarray
+    gd_tk: np.ndarray
+    cdot_t: np.ndarray
+    wv_pk: np.ndarray
+    wd_pk: np.ndarray
+    buf_3h: np.ndarray
+    buf_6h: np.ndarray
+
+
+class GradientSlots(NamedTuple):
+    """Where each parameter's derivative goes in the kernels' gradient vector ``grad_q``.
+
+    Attributes
+    ----------
+    q_off_x : ndarray of int64, shape (n_splines + 1,)
+        Spline x owns the 2M + 2 local slots ``(y, y''/(6h), d0, dN)`` from
+        ``q_off_x[x]`` (:func:`snnp_calc.kernels.spline.basis_add`).
+    w_base : int
+        First slot of the network weights, species after species.
+    e0_base, c0_base : int
+        Slots of d/de0_a and of the count of species a's terms, whose product
+        with dN_a(0)/dθ the caller subtracts (R = N(G) - N(0)).
+    """
+
+    q_off_x: np.ndarray
+    w_base: int
+    e0_base: int
+    c0_base: int
+
+
+class LossData(NamedTuple):
+    """A packed training set as the loss kernels read it (atoms of s: ``n_off_s[s]:n_off_s[s+1]``).
+
+    Attributes
+    ----------
+    i_p, j_p, D_pc, first_n, species_n
+        All structures' atoms and pairs, concatenated (the fields of :class:`Neighbours`).
+    n_off_s : ndarray of int64, shape (n_s + 1,)
+    E_ref_s : (n_s,) reference energies, eV.
+    F_ref_nc : (n, 3) reference forces, eV/Å.
+    S_ref_sv : (n_s, 6) reference stresses, eV/Å³ (ASE sign).
+    has_stress_s : (n_s,) bool, whether a structure's stress enters.
+    wE_s, wF_s, wS_s : (n_s,) weights of the energy, force and stress terms
+        (the Jacobian kernels read their square roots from these fields).
+    vol_s : (n_s,) cell volumes, Å³ (0: no stress).
+    """
+
+    i_p: np.ndarray
+    j_p: np.ndarray
+    D_pc: np.ndarray
+    first_n: np.ndarray
+    species_n: np.ndarray
+    n_off_s: np.ndarray
+    E_ref_s: np.ndarray
+    F_ref_nc: np.ndarray
+    S_ref_sv: np.ndarray
+    has_stress_s: np.ndarray
+    wE_s: np.ndarray
+    wF_s: np.ndarray
+    wS_s: np.ndarray
+    vol_s: np.ndarray
+
+
+class LossScratch(NamedTuple):
+    """Outputs and per-pair arrays of one loss evaluation.
+
+    Attributes
+    ----------
+    delta_pc : (P, 3) pair displacements of the force and stress terms.
+    rdot_p : (P,) their projections on the pair directions.
+    F_nc : (n, 3) predicted forces, eV/Å.
+    E_s : (n_s,) predicted energies, eV.
+    S_sv : (n_s, 6) predicted stresses, eV/Å³.
+    loss_s : (n_s,) loss per structure.
+    """
+
+    delta_pc: np.ndarray
+    rdot_p: np.ndarray
+    F_nc: np.ndarray
+    E_s: np.ndarray
+    S_sv: np.ndarray
+    loss_s: np.ndarray

@@ -1,0 +1,193 @@
+"""The readout R_a(G): activations, the per-species network and the s-MEAM embedding.
+
+``R_a(G) = N_a((G - xoff_a) / xscale_a) - N_a(-xoff_a / xscale_a)`` for the
+MLP readout, ``R_a(G) = U_a(G_rho + G_t) - U_a(0)`` for the spline readout
+(DESIGN.md §2), so that an isolated atom (G = 0) has energy e0_a. The
+network: dense layers ``a_{l+1} = sigma(W_l a_l + b_l)`` with a linear last
+layer of width 1; ``w_w`` holds per layer ``W`` (out x in, row-major) then
+``b``; ``buf_3h`` / ``buf_6h`` are scratch of shape (3 or 6, sum(sizes)).
+"""
+import numpy as np
+from numba import njit
+
+from .layout import READOUT_SPLINE
+from .spline import spline_eval
+
+
+@njit(cache=True, error_model="numpy")
+def activation(z, kind):
+    """Activation ``sigma(z)``, ``sigma'(z)`` and ``sigma''(z)``; kind indexes ``ACTIVATIONS``.
+
+    The second derivative serves the fitter (forces in the loss need the
+    readout's Hessian-vector product).
+    """
+    if kind == 0:
+        t = np.tanh(z)
+        return t, 1.0 - t * t, -2.0 * t * (1.0 - t * t)
+    # the logistic sigmoid, written to avoid overflow for large |z|
+    sig = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
+    if kind == 1:
+        # softplus log(1 + e^z)
+        return max(z, 0.0) + np.log1p(np.exp(-abs(z))), sig, sig * (1.0 - sig)
+    if kind == 2:
+        # silu z sigmoid(z)
+        return (z * sig, sig * (1.0 + z * (1.0 - sig)),
+                sig * (1.0 - sig) * (2.0 + z * (1.0 - 2.0 * sig)))
+    # celu with alpha = 1
+    if z > 0.0:
+        return z, 1.0, 0.0
+    e = np.exp(z)
+    return e - 1.0, e, e
+
+
+@njit(cache=True, error_model="numpy")
+def mlp_eval(x_f, w_w, sizes, act, grad_f, buf_3h):
+    """Network output N(x) for one input; writes dN/dx into ``grad_f``.
+
+    Forward pass, then backpropagation of the input gradient; ``buf_3h``
+    holds activations, pre-activations and deltas.
+    """
+    n_layers = len(sizes) - 1
+    a_h = buf_3h[0]
+    z_h = buf_3h[1]
+    delta_h = buf_3h[2]
+    a_h[:sizes[0]] = x_f
+    a_off = 0
+    w_off = 0
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        o_off = a_off + n_in
+        for o in range(n_out):
+            z = w_w[w_off + n_out * n_in + o]
+            for q in range(n_in):
+                z += w_w[w_off + o * n_in + q] * a_h[a_off + q]
+            z_h[o_off + o] = z
+            if l < n_layers - 1:
+                a_h[o_off + o] = activation(z, act)[0]
+            else:
+                a_h[o_off + o] = z
+        a_off = o_off
+        w_off += n_out * n_in + n_out
+    out = a_h[a_off]
+    # backward: delta_h holds dN/dz of the current layer's outputs
+    delta_h[a_off] = 1.0
+    for l in range(n_layers - 1, -1, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        w_off -= n_out * n_in + n_out
+        i_off = a_off - n_in
+        for q in range(n_in):
+            s = 0.0
+            for o in range(n_out):
+                s += w_w[w_off + o * n_in + q] * delta_h[a_off + o]
+            if l > 0:
+                s *= activation(z_h[i_off + q], act)[1]
+            delta_h[i_off + q] = s
+        a_off = i_off
+    grad_f[:] = delta_h[:sizes[0]]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar_f, buf_6h):
+    """One forward (primal and tangent) and one backward pass of the network.
+
+    Returns N(x). With ``ṅ = ∇N(x) . xdot``, the backward pass seeded with
+    ``seed`` on N and 1 on ṅ adds ``seed dN/dw + dṅ/dw`` to ``grad_w`` and
+    writes ``pbar_f = seed ∇N + H xdot`` and ``tbar_f = ∇N`` (H: Hessian of N);
+    forward-over-reverse differentiation (Griewank and Walther, *Evaluating
+    Derivatives*, 2nd ed., SIAM 2008, ch. 5).
+    """
+    n_layers = len(sizes) - 1
+    a_h, z_h, ad_h, zd_h, pa_h, ta_h = (buf_6h[0], buf_6h[1], buf_6h[2], buf_6h[3], buf_6h[4],
+                                        buf_6h[5])
+    a_h[:sizes[0]] = x_f
+    ad_h[:sizes[0]] = xdot_f
+    a_off = 0
+    w_off = 0
+    for l in range(n_layers):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        o_off = a_off + n_in
+        for o in range(n_out):
+            z = w_w[w_off + n_out * n_in + o]
+            zd = 0.0
+            for q in range(n_in):
+                w = w_w[w_off + o * n_in + q]
+                z += w * a_h[a_off + q]
+                zd += w * ad_h[a_off + q]
+            z_h[o_off + o] = z
+            zd_h[o_off + o] = zd
+            if l < n_layers - 1:
+                sig, dsig, _ = activation(z, act)
+                a_h[o_off + o] = sig
+                ad_h[o_off + o] = dsig * zd
+            else:
+                a_h[o_off + o] = z
+                ad_h[o_off + o] = zd
+        a_off = o_off
+        w_off += n_out * n_in + n_out
+    out = a_h[a_off]
+    # adjoints of the layer outputs: pa on the primal stream, ta on the tangent one
+    pa_h[a_off] = seed
+    ta_h[a_off] = 1.0
+    for l in range(n_layers - 1, -1, -1):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        w_off -= n_out * n_in + n_out
+        i_off = a_off - n_in
+        for o in range(n_out):
+            pz = pa_h[a_off + o]
+            tz = ta_h[a_off + o]
+            if l < n_layers - 1:
+                _, dsig, d2sig = activation(z_h[a_off + o], act)
+                pz, tz = pz * dsig + tz * d2sig * zd_h[a_off + o], tz * dsig
+            pa_h[a_off + o] = pz
+            ta_h[a_off + o] = tz
+            for q in range(n_in):
+                grad_w[w_off + o * n_in + q] += tz * ad_h[i_off + q] + pz * a_h[i_off + q]
+            grad_w[w_off + n_out * n_in + o] += pz
+        for q in range(n_in):
+            sp = 0.0
+            st = 0.0
+            for o in range(n_out):
+                w = w_w[w_off + o * n_in + q]
+                sp += w * pa_h[a_off + o]
+                st += w * ta_h[a_off + o]
+            pa_h[i_off + q] = sp
+            ta_h[i_off + q] = st
+        a_off = i_off
+    pbar_f[:] = pa_h[:sizes[0]]
+    tbar_f[:] = ta_h[:sizes[0]]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def readout_raw(km, a, G_f, dR_f, buf_3h):
+    """N_a or U_a at G (without the shift to R_a(0) = 0); writes the G-gradient into ``dR_f``."""
+    if km.readout_kind == READOUT_SPLINE:
+        value, deriv, _ = spline_eval(km, km.base_u + a, G_f[0] + G_f[1])
+        dR_f[0] = deriv
+        dR_f[1] = deriv
+        return value
+    x_f = (G_f - km.xoff_ef[a]) / km.xscale_ef[a]
+    value = mlp_eval(x_f, km.w_ew[a], km.sizes, km.activation, dR_f, buf_3h)
+    dR_f /= km.xscale_ef[a]
+    return value
+
+
+@njit(cache=True, error_model="numpy")
+def readout_eval(km, a, G_f, dR_f, buf_3h):
+    """R_a(G) of model ``km`` for species a; writes dR/dG into ``dR_f``."""
+    return readout_raw(km, a, G_f, dR_f, buf_3h) - km.R0_e[a]
+
+
+@njit(cache=True, error_model="numpy")
+def readout_zero(km):
+    """(S,) the readout's raw value at G = 0 per species (``km.R0_e`` is not read)."""
+    K = km.n_rho + km.n_triplet
+    R0_e = np.zeros(km.n_species)
+    grad_f = np.zeros(K)
+    buf_3h = np.zeros((3, km.sizes.sum()))
+    for a in range(km.n_species):
+        R0_e[a] = readout_raw(km, a, np.zeros(K), grad_f, buf_3h)
+    return R0_e

@@ -1,0 +1,92 @@
+"""The one spline evaluator, and the derivative of a spline value by its parameters.
+
+A spline of a :class:`~snnp_calc.kernels.layout.SplineTable` is LAMMPS
+``PairMEAMSpline::SplineFunction`` (``src/MANYBODY/pair_meam_spline.h``,
+``eval``) on a uniform grid: on interval [x_k, x_k+1] with ``a = x_k+1 - x``,
+``b = x - x_k``, ``Y2 = y''/(6h)`` and ``Yd_k = (y_k+1 - y_k)/h``,
+
+    s(x)   = y_k+1 - a Yd_k + (a² - h²) a Y2_k + (b² - h²) b Y2_k+1,
+    s'(x)  = Yd_k + (3b² - h²) Y2_k+1 - (3a² - h²) Y2_k,
+    s''(x) = 6 (a Y2_k + b Y2_k+1),
+
+and outside [x0, x1] the straight line of slope d0 or dN (DESIGN.md §1).
+"""
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, error_model="numpy")
+def spline_eval(table, x_index, x):
+    """Value, first and second derivative of spline ``x_index`` of ``table`` at ``x``.
+
+    ``table``: a :class:`~snnp_calc.kernels.layout.SplineTable`, or a
+    :class:`~snnp_calc.kernels.layout.KernelModel` (which has its fields).
+    """
+    # Loading every parameter first, then branching, made this function about
+    # 6x faster under Numba 0.68 than loading them inside the branches.
+    head = table.head_xd
+    x0, h, span, d0, dN, inv_h = (head[x_index, 0], head[x_index, 1], head[x_index, 2],
+                                  head[x_index, 3], head[x_index, 4], head[x_index, 5])
+    off, m = table.index_xd[x_index, 0], table.index_xd[x_index, 1]
+    t = x - x0
+    if t <= 0.0:
+        return table.y_m[off] + d0 * t, d0, 0.0
+    if t >= span:
+        return table.y_m[off + m - 1] + dN * (t - span), dN, 0.0
+    klo = int(t * inv_h)
+    if klo > m - 2:
+        klo = m - 2
+    khi = klo + 1
+    a = khi * h - t
+    b = h - a
+    hsq = h * h
+    y2lo = table.y2_m[off + klo]
+    y2hi = table.y2_m[off + khi]
+    ydlo = table.yd_m[off + klo]
+    value = table.y_m[off + khi] - a * ydlo + ((a * a - hsq) * a * y2lo + (b * b - hsq) * b * y2hi)
+    deriv = ydlo + ((3.0 * b * b - hsq) * y2hi - (3.0 * a * a - hsq) * y2lo)
+    return value, deriv, 6.0 * (a * y2lo + b * y2hi)
+
+
+@njit(cache=True, error_model="numpy")
+def eval_table(table, x_index_q, x_q):
+    """Value and first derivative of spline ``x_index_q[q]`` at ``x_q[q]`` for every q."""
+    value_q = np.empty(len(x_q))
+    deriv_q = np.empty(len(x_q))
+    for q in range(len(x_q)):
+        value_q[q], deriv_q[q], _ = spline_eval(table, x_index_q[q], x_q[q])
+    return value_q, deriv_q
+
+
+@njit(cache=True, error_model="numpy")
+def basis_add(table, x_index, x, wv, wd, q_off_x, grad_q):
+    """Add ``wv ds(x)/dq + wd ds'(x)/dq`` to spline ``x_index``'s local gradient slots.
+
+    Spline x owns ``2M + 2`` slots ``(y_0..y_{M-1}, Y2_0..Y2_{M-1}, d0, dN)``
+    from ``q_off_x[x]`` on; the coefficients are the partial derivatives of the
+    formulas of :func:`spline_eval` by y, Y2 (using ``Yd_k = (y_k+1 - y_k)/h``),
+    d0 and dN. :class:`snnp_calc.fitting.loss.ParameterMap` maps the slots to the
+    spline parameters.
+    """
+    head = table.head_xd
+    x0, h, span, inv_h = head[x_index, 0], head[x_index, 1], head[x_index, 2], head[x_index, 5]
+    m = table.index_xd[x_index, 1]
+    q = q_off_x[x_index]
+    t = x - x0
+    if t <= 0.0:
+        grad_q[q] += wv
+        grad_q[q + 2 * m] += wv * t + wd
+        return
+    if t >= span:
+        grad_q[q + m - 1] += wv
+        grad_q[q + 2 * m + 1] += wv * (t - span) + wd
+        return
+    klo = min(int(t * inv_h), m - 2)
+    khi = klo + 1
+    a = khi * h - t
+    b = h - a
+    hsq = h * h
+    grad_q[q + klo] += (wv * a - wd) / h
+    grad_q[q + khi] += (wv * b + wd) / h
+    grad_q[q + m + klo] += wv * (a * a - hsq) * a - wd * (3.0 * a * a - hsq)
+    grad_q[q + m + khi] += wv * (b * b - hsq) * b + wd * (3.0 * b * b - hsq)

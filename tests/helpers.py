@@ -1,0 +1,26 @@
+"""Helpers shared by tests of several modules (fixtures are in conftest.py)."""
+import numpy as np
+from ase.build import bulk
+
+from snnp_calc import SNNP
+from snnp_calc.dataset import Frame
+
+
+def directional_fd(fun, v, d, h):
+    """Fourth-order central difference of fun along d."""
+    f = [fun(v + t * h * d) for t in (-2, -1, 1, 2)]
+    return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
+
+
+def labelled_frames(model, n=8, seed=0):
+    """Frames labelled exactly by ``model``: rattled, strained two-species cells."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n):
+        atoms = bulk("Mo", "bcc", 3.1 + 0.05 * (k % 3), cubic=True).repeat((2, 2, 1 + k % 2))
+        atoms.rattle(0.12, seed=seed + k)
+        atoms.symbols[rng.choice(len(atoms), k % 4, replace=False)] = "Ni"
+        atoms.calc = SNNP(model)
+        frames.append(Frame(atoms.copy(), atoms.get_potential_energy(), atoms.get_forces(),
+                            atoms.get_stress(), "bulk" if k % 2 else "strained", f"synthetic {k}"))
+    return frames
