@@ -16,7 +16,7 @@ an atom come from one walk, :func:`triplets`.
 import numpy as np
 from numba import njit, prange
 
-from .layout import AtomScratch, Neighbours, TripletScratch
+from .layout import AtomScratch, Neighbours, TripletScratch, table_of
 from .readout import readout_eval
 from .spline import spline_eval
 
@@ -33,12 +33,12 @@ def pair_index(b, c, S):
 def triplets(ws, p0, p1, r_max, tr):
     """The triplets (j, l), j > l, of the atom whose pairs are ``p0..p1``; returns their number T.
 
-    Writes the pair indices of both legs into ``tr.jj_t``, ``tr.ll_t`` and
+    Writes the pair indices of both legs into ``tr.legs_t2`` and
     ``cos theta_jil = u_j . u_l`` into ``tr.cos_t`` (needs ``ws.r_p`` and
     ``ws.u_pc`` of those pairs). Legs at or beyond ``r_max`` are skipped: there
     every triplet filter f vanishes identically (``KernelModel.triplet_range``).
     """
-    r_p, u_pc = ws.r_p, ws.u_pc
+    r_p, u_pc, legs_t2, cos_t = ws.r_p, ws.u_pc, tr.legs_t2, tr.cos_t
     t = 0
     for jj in range(p0, p1):
         if r_p[jj] >= r_max:
@@ -46,9 +46,9 @@ def triplets(ws, p0, p1, r_max, tr):
         for ll in range(p0, jj):
             if r_p[ll] >= r_max:
                 continue
-            tr.jj_t[t] = jj
-            tr.ll_t[t] = ll
-            tr.cos_t[t] = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
+            legs_t2[t, 0] = jj
+            legs_t2[t, 1] = ll
+            cos_t[t] = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
             t += 1
     return t
 
@@ -64,8 +64,12 @@ def atom_terms(i, nb, km, ws, tr):
     """
     S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
     P = S * (S + 1) // 2
+    base_f, base_g, base_phi, has_phi = km.base_f, km.base_g, km.base_phi, km.has_phi
+    table = table_of(km)
     j_p, D_pc, species_n = nb.j_p, nb.D_pc, nb.species_n
-    r_p, u_pc, f_pk, df_pk = ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk
+    r_p, u_pc, f_pk, df_pk, drho_pr, dphi_p, dE_pc = (ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk,
+                                                      ws.drho_pr, ws.dphi_p, ws.dE_pc)
+    legs_t2, cos_t, g_tk2 = tr.legs_t2, tr.cos_t, tr.g_tk2
     p0 = nb.first_n[i]
     p1 = nb.first_n[i + 1]
     a = species_n[i]
@@ -78,48 +82,47 @@ def atom_terms(i, nb, km, ws, tr):
             u_pc[p, c] = D_pc[p, c] / r
         b = species_n[j_p[p]]
         for k in range(K_r):
-            v, d, _ = spline_eval(km, k * S + b, r)
+            v, d, _ = spline_eval(table, k * S + b, r)
             G_f[k] += v
-            ws.drho_pr[p, k] = d
+            drho_pr[p, k] = d
         for k in range(K_t):
-            f_pk[p, k], df_pk[p, k], _ = spline_eval(km, km.base_f + k * S + b, r)
-        ws.dphi_p[p] = 0.0
-        if km.has_phi:
-            v, d, _ = spline_eval(km, km.base_phi + pair_index(a, b, S), r)
+            f_pk[p, k], df_pk[p, k], _ = spline_eval(table, base_f + k * S + b, r)
+        dphi_p[p] = 0.0
+        if has_phi:
+            v, d, _ = spline_eval(table, base_phi + pair_index(a, b, S), r)
             # each unordered pair appears twice in the full list
             e_pair += 0.5 * v
-            ws.dphi_p[p] = 0.5 * d
+            dphi_p[p] = 0.5 * d
     n_t = triplets(ws, p0, p1, km.triplet_range, tr) if K_t > 0 else 0
     for t in range(n_t):
-        jj, ll = tr.jj_t[t], tr.ll_t[t]
-        s_g = km.base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        jj, ll = legs_t2[t, 0], legs_t2[t, 1]
+        s_g = base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
         for k in range(K_t):
-            gv, gd, _ = spline_eval(km, s_g + k * P, tr.cos_t[t])
-            tr.g_tk[t, k] = gv
-            tr.gd_tk[t, k] = gd
+            gv, gd, _ = spline_eval(table, s_g + k * P, cos_t[t])
+            g_tk2[t, k] = gv
+            g_tk2[t, K_t + k] = gd
             G_f[K_r + k] += f_pk[jj, k] * f_pk[ll, k] * gv
 
     dR_f = ws.dR_nf[i]
     ws.E_n[i] = readout_eval(km, a, G_f, dR_f, tr.buf_3h) + km.e0_e[a] + e_pair
 
-    dE_pc = ws.dE_pc
     for p in range(p0, p1):
-        s = ws.dphi_p[p]
+        s = dphi_p[p]
         for k in range(K_r):
-            s += dR_f[k] * ws.drho_pr[p, k]
+            s += dR_f[k] * drho_pr[p, k]
         for c in range(3):
             dE_pc[p, c] = s * u_pc[p, c]
     for t in range(n_t):
-        jj, ll, cos = tr.jj_t[t], tr.ll_t[t], tr.cos_t[t]
+        jj, ll, cos = legs_t2[t, 0], legs_t2[t, 1], cos_t[t]
         A_j = 0.0
         A_l = 0.0
         B = 0.0
         for k in range(K_t):
-            gv = tr.g_tk[t, k]
+            gv = g_tk2[t, k]
             w = dR_f[K_r + k]
             A_j += w * df_pk[jj, k] * f_pk[ll, k] * gv
             A_l += w * f_pk[jj, k] * df_pk[ll, k] * gv
-            B += w * f_pk[jj, k] * f_pk[ll, k] * tr.gd_tk[t, k]
+            B += w * f_pk[jj, k] * f_pk[ll, k] * g_tk2[t, K_t + k]
         Bj = B / r_p[jj]
         Bl = B / r_p[ll]
         for c in range(3):
@@ -137,23 +140,26 @@ def atom_scratch(n, n_pairs, K_r, K_t):
 
 
 @njit(cache=True, error_model="numpy")
-def triplet_scratch(first_n, lo, hi, K_t, sizes):
-    """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms lo..hi-1."""
+def largest_block(first_n, lo, hi):
+    """The most pairs of any atom lo..hi-1 (at least 1)."""
     n_max = 1
     for i in range(lo, hi):
         n_max = max(n_max, first_n[i + 1] - first_n[i])
-    t_max = max(n_max * (n_max - 1) // 2, 1)
-    n_h = sizes.sum()
-    return TripletScratch(np.empty(t_max, np.int64), np.empty(t_max, np.int64), np.empty(t_max),
-                          np.empty((t_max, K_t)), np.empty((t_max, K_t)), np.empty(t_max),
-                          np.empty((n_max, K_t)), np.empty((n_max, K_t)), np.zeros((3, n_h)),
-                          np.zeros((6, n_h)))
+    return n_max
+
+
+@njit(cache=True, error_model="numpy")
+def triplet_scratch(n_max, K_t, sizes):
+    """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms of at most ``n_max`` pairs."""
+    T = max(n_max * (n_max - 1) // 2, 1)
+    return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * K_t)),
+                          np.zeros((3, sizes.sum())))
 
 
 @njit(cache=True, error_model="numpy")
 def atom_range(lo, hi, nb, km, ws):
     """:func:`atom_terms` for atoms lo..hi-1, with triplet scratch allocated once for the range."""
-    tr = triplet_scratch(nb.first_n, lo, hi, km.n_triplet, km.sizes)
+    tr = triplet_scratch(largest_block(nb.first_n, lo, hi), km.n_triplet, km.sizes)
     for i in range(lo, hi):
         atom_terms(i, nb, km, ws, tr)
 
@@ -177,20 +183,29 @@ def scatter(nb, dE_pc, p0, p1, n0, F_nc, W_ncc, per_atom):
     ``W_ncc[0]`` gets all of it. Divided by the volume the virial is ASE's
     stress, tensile positive (DESIGN.md §3).
     """
-    D_pc = nb.D_pc
-    for p in range(p0, p1):
-        i = nb.i_p[p] - n0
-        j = nb.j_p[p] - n0
-        for a in range(3):
-            g = dE_pc[p, a]
-            F_nc[i, a] += g
-            F_nc[j, a] -= g
-            for b in range(3):
-                if per_atom:
+    i_p, j_p, D_pc = nb.i_p, nb.j_p, nb.D_pc
+    # one loop per case, not a branch inside one loop: the 3 x 3 updates then vectorise
+    if per_atom:
+        for p in range(p0, p1):
+            i = i_p[p] - n0
+            j = j_p[p] - n0
+            for a in range(3):
+                g = dE_pc[p, a]
+                F_nc[i, a] += g
+                F_nc[j, a] -= g
+                for b in range(3):
                     w = 0.5 * g * D_pc[p, b]
                     W_ncc[i, a, b] += w
                     W_ncc[j, a, b] += w
-                else:
+    else:
+        for p in range(p0, p1):
+            i = i_p[p] - n0
+            j = j_p[p] - n0
+            for a in range(3):
+                g = dE_pc[p, a]
+                F_nc[i, a] += g
+                F_nc[j, a] -= g
+                for b in range(3):
                     W_ncc[0, a, b] += g * D_pc[p, b]
 
 

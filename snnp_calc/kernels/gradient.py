@@ -26,50 +26,53 @@ one tangent-and-adjoint pass through the network gives
 import numpy as np
 from numba import njit, prange
 
-from .energy import atom_terms, pair_index, scatter, triplet_scratch, triplets
-from .layout import READOUT_SPLINE, VOIGT_VD
+from .energy import atom_terms, largest_block, pair_index, scatter, triplet_scratch, triplets
+from .layout import READOUT_SPLINE, VOIGT_VD, GradientScratch, table_of
 from .readout import mlp_tangent_adjoint
 from .spline import basis_add, spline_eval
 
 
 @njit(cache=True, error_model="numpy")
-def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr):
-    """Ġ_i: the derivative of G_i along the pair displacements δ; fills ``rdot_p`` and ``tr``.
+def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
+    """Ġ_i: the derivative of G_i along the pair displacements δ; fills ``rdot_p``, ``tr``, ``gs``.
 
     Returns the tangent and the number of triplets of atom i.
     """
     S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
     P = S * (S + 1) // 2
-    u_pc, r_p = ws.u_pc, ws.r_p
+    u_pc, r_p, f_pk, df_pk, drho_pr = ws.u_pc, ws.r_p, ws.f_pk, ws.df_pk, ws.drho_pr
+    legs_t2, cos_t, g_tk2, cdot_t = tr.legs_t2, tr.cos_t, tr.g_tk2, gs.cdot_t
+    j_p, species_n = nb.j_p, nb.species_n
+    table = table_of(km)
     p0, p1 = nb.first_n[i], nb.first_n[i + 1]
     Gdot_f = np.zeros(K_r + K_t)
     for p in range(p0, p1):
         rd = u_pc[p, 0] * delta_pc[p, 0] + u_pc[p, 1] * delta_pc[p, 1] + u_pc[p, 2] * delta_pc[p, 2]
         rdot_p[p] = rd
         for k in range(K_r):
-            Gdot_f[k] += ws.drho_pr[p, k] * rd
+            Gdot_f[k] += drho_pr[p, k] * rd
     n_t = triplets(ws, p0, p1, km.triplet_range, tr) if K_t > 0 else 0
     for t in range(n_t):
-        jj, ll, cos = tr.jj_t[t], tr.ll_t[t], tr.cos_t[t]
+        jj, ll, cos = legs_t2[t, 0], legs_t2[t, 1], cos_t[t]
         # d cos / dδ: (u_l - c u_j) / r_j along δ_j, and the same with j and l swapped
         cd = ((u_pc[ll, 0] * delta_pc[jj, 0] + u_pc[ll, 1] * delta_pc[jj, 1]
                + u_pc[ll, 2] * delta_pc[jj, 2] - cos * rdot_p[jj]) / r_p[jj]
               + (u_pc[jj, 0] * delta_pc[ll, 0] + u_pc[jj, 1] * delta_pc[ll, 1]
                  + u_pc[jj, 2] * delta_pc[ll, 2] - cos * rdot_p[ll]) / r_p[ll])
-        tr.cdot_t[t] = cd
-        s_g = km.base_g + pair_index(nb.species_n[nb.j_p[jj]], nb.species_n[nb.j_p[ll]], S)
+        cdot_t[t] = cd
+        s_g = km.base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
         for k in range(K_t):
-            gv, gd, _ = spline_eval(km, s_g + k * P, cos)
-            tr.g_tk[t, k] = gv
-            tr.gd_tk[t, k] = gd
-            Gdot_f[K_r + k] += (ws.df_pk[jj, k] * rdot_p[jj] * ws.f_pk[ll, k] * gv
-                                + ws.f_pk[jj, k] * ws.df_pk[ll, k] * rdot_p[ll] * gv
-                                + ws.f_pk[jj, k] * ws.f_pk[ll, k] * gd * cd)
+            gv, gd, _ = spline_eval(table, s_g + k * P, cos)
+            g_tk2[t, k] = gv
+            g_tk2[t, K_t + k] = gd
+            Gdot_f[K_r + k] += (df_pk[jj, k] * rdot_p[jj] * f_pk[ll, k] * gv
+                                + f_pk[jj, k] * df_pk[ll, k] * rdot_p[ll] * gv
+                                + f_pk[jj, k] * f_pk[ll, k] * gd * cd)
     return Gdot_f, n_t
 
 
 @njit(cache=True, error_model="numpy")
-def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, tr, grad_q):
+def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, gs, grad_q):
     """The readout's part of atom i's gradient, into ``grad_q``.
 
     Returns ``A_f`` and ``B_f``, the factors of dG/dθ and dĠ/dθ in the rest of it:
@@ -80,18 +83,19 @@ def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, tr, grad_q):
     A_f = np.empty(K)
     B_f = np.empty(K)
     if km.readout_kind == READOUT_SPLINE:
+        table = table_of(km)
         x = ws.G_nf[i, 0] + ws.G_nf[i, 1]
         xd = Gdot_f[0] + Gdot_f[1]
-        _, du, d2u = spline_eval(km, km.base_u + a, x)
+        _, du, d2u = spline_eval(table, km.base_u + a, x)
         A_f[:] = ce * du + d2u * xd
         B_f[:] = du
-        basis_add(km, km.base_u + a, x, ce, xd, slots.q_off_x, grad_q)
+        basis_add(table, km.base_u + a, x, ce, xd, slots.q_off_x, grad_q)
     else:
         n_w = km.w_ew.shape[1]
         x_f = (ws.G_nf[i] - km.xoff_ef[a]) / km.xscale_ef[a]
         xdot_f = Gdot_f / km.xscale_ef[a]
         mlp_tangent_adjoint(x_f, xdot_f, km.w_ew[a], km.sizes, km.activation, ce,
-                            grad_q[slots.w_base + a * n_w:], A_f, B_f, tr.buf_6h)
+                            grad_q[slots.w_base + a * n_w:], A_f, B_f, gs.buf_6h)
         A_f /= km.xscale_ef[a]
         B_f /= km.xscale_ef[a]
     # R(G) = N(G) - N(0): the caller subtracts sum ce * dN(0)/dθ per species
@@ -101,54 +105,62 @@ def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, tr, grad_q):
 
 
 @njit(cache=True, error_model="numpy")
-def atom_gradient(i, ce, nb, km, ws, slots, delta_pc, rdot_p, tr, grad_q):
+def atom_gradient(i, ce, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, grad_q):
     """Add ``ce dE_i/dθ + dQ_i/dθ`` of atom i to ``grad_q`` (after :func:`atom_terms`).
 
-    ``delta_pc`` holds the pair displacements δ_p; ``rdot_p`` and ``tr`` are scratch.
+    ``delta_pc`` holds the pair displacements δ_p; ``rdot_p``, ``tr`` and ``gs`` are scratch.
     """
     S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
     P = S * (S + 1) // 2
     q_off_x = slots.q_off_x
+    table = table_of(km)
     p0, p1 = nb.first_n[i], nb.first_n[i + 1]
     a = nb.species_n[i]
-    r_p = ws.r_p
-    Gdot_f, n_t = _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr)
-    A_f, B_f = _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, tr, grad_q)
+    j_p, species_n = nb.j_p, nb.species_n
+    r_p, f_pk, df_pk = ws.r_p, ws.f_pk, ws.df_pk
+    legs_t2, cos_t, g_tk2, cdot_t, wv_pk2 = tr.legs_t2, tr.cos_t, tr.g_tk2, gs.cdot_t, gs.wv_pk2
+    Gdot_f, n_t = _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs)
+    A_f, B_f = _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, gs, grad_q)
     # pair filters and pair term
     for p in range(p0, p1):
-        b = nb.species_n[nb.j_p[p]]
+        b = species_n[j_p[p]]
         for k in range(K_r):
-            basis_add(km, k * S + b, r_p[p], A_f[k], B_f[k] * rdot_p[p], q_off_x, grad_q)
+            basis_add(table, k * S + b, r_p[p], A_f[k], B_f[k] * rdot_p[p], q_off_x, grad_q)
         if km.has_phi:
-            basis_add(km, km.base_phi + pair_index(a, b, S), r_p[p], 0.5 * ce,
+            basis_add(table, km.base_phi + pair_index(a, b, S), r_p[p], 0.5 * ce,
                       0.5 * rdot_p[p], q_off_x, grad_q)
-        for k in range(K_t):
-            tr.wv_pk[p - p0, k] = 0.0
-            tr.wd_pk[p - p0, k] = 0.0
+        wv_pk2[p - p0, :] = 0.0
     # angular splines now; the f splines' weights are collected per pair first
-    f_pk, df_pk = ws.f_pk, ws.df_pk
     for t in range(n_t):
-        jj, ll = tr.jj_t[t], tr.ll_t[t]
-        s_g = km.base_g + pair_index(nb.species_n[nb.j_p[jj]], nb.species_n[nb.j_p[ll]], S)
-        cd = tr.cdot_t[t]
+        jj, ll = legs_t2[t, 0], legs_t2[t, 1]
+        s_g = km.base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        cd = cdot_t[t]
         rj, rl = rdot_p[jj], rdot_p[ll]
         for k in range(K_t):
             Ak, Bk = A_f[K_r + k], B_f[K_r + k]
             fj, fl, dfj, dfl = f_pk[jj, k], f_pk[ll, k], df_pk[jj, k], df_pk[ll, k]
-            gv, gd = tr.g_tk[t, k], tr.gd_tk[t, k]
-            tr.wv_pk[jj - p0, k] += Ak * fl * gv + Bk * (dfl * rl * gv + fl * gd * cd)
-            tr.wd_pk[jj - p0, k] += Bk * rj * fl * gv
-            tr.wv_pk[ll - p0, k] += Ak * fj * gv + Bk * (dfj * rj * gv + fj * gd * cd)
-            tr.wd_pk[ll - p0, k] += Bk * rl * fj * gv
-            basis_add(km, s_g + k * P, tr.cos_t[t], Ak * fj * fl + Bk * (dfj * rj * fl + fj * dfl * rl),
-                      Bk * fj * fl * cd, q_off_x, grad_q)
+            gv, gd = g_tk2[t, k], g_tk2[t, K_t + k]
+            wv_pk2[jj - p0, k] += Ak * fl * gv + Bk * (dfl * rl * gv + fl * gd * cd)
+            wv_pk2[jj - p0, K_t + k] += Bk * rj * fl * gv
+            wv_pk2[ll - p0, k] += Ak * fj * gv + Bk * (dfj * rj * gv + fj * gd * cd)
+            wv_pk2[ll - p0, K_t + k] += Bk * rl * fj * gv
+            basis_add(table, s_g + k * P, cos_t[t],
+                      Ak * fj * fl + Bk * (dfj * rj * fl + fj * dfl * rl), Bk * fj * fl * cd,
+                      q_off_x, grad_q)
     for p in range(p0, p1):
         if r_p[p] >= km.triplet_range:
             continue
-        b = nb.species_n[nb.j_p[p]]
+        b = species_n[j_p[p]]
         for k in range(K_t):
-            basis_add(km, km.base_f + k * S + b, r_p[p], tr.wv_pk[p - p0, k],
-                      tr.wd_pk[p - p0, k], q_off_x, grad_q)
+            basis_add(table, km.base_f + k * S + b, r_p[p], wv_pk2[p - p0, k],
+                      wv_pk2[p - p0, K_t + k], q_off_x, grad_q)
+
+
+@njit(cache=True, error_model="numpy")
+def gradient_scratch(n_max, K_t, sizes):
+    """A :class:`~snnp_calc.kernels.layout.GradientScratch` for atoms of at most ``n_max`` pairs."""
+    T = max(n_max * (n_max - 1) // 2, 1)
+    return GradientScratch(np.empty(T), np.empty((n_max, 2 * K_t)), np.zeros((6, sizes.sum())))
 
 
 @njit(cache=True, error_model="numpy")
@@ -179,7 +191,7 @@ def stress_of(W_cc, volume, S_v):
 
 
 @njit(cache=True, error_model="numpy")
-def structure_loss(s, data, km, ws, slots, ls, tr, grad_q):
+def structure_loss(s, data, km, ws, slots, ls, tr, gs, grad_q):
     """Loss of structure s into ``ls.loss_s[s]``; adds its gradient (local slots) to ``grad_q``.
 
     Also writes the predictions ``ls.E_s[s]``, the rows of ``ls.F_nc`` and ``ls.S_sv[s]``.
@@ -220,7 +232,7 @@ def structure_loss(s, data, km, ws, slots, ls, tr, grad_q):
             delta_pc[p, c] = cf * dv + cs * (U_cc[c, 0] * D_pc[p, 0] + U_cc[c, 1] * D_pc[p, 1]
                                              + U_cc[c, 2] * D_pc[p, 2])
     for i in range(n0, n1):
-        atom_gradient(i, ce, nb, km, ws, slots, delta_pc, ls.rdot_p, tr, grad_q)
+        atom_gradient(i, ce, nb, km, ws, slots, delta_pc, ls.rdot_p, tr, gs, grad_q)
     ls.loss_s[s] = loss
 
 
@@ -236,8 +248,9 @@ def loss_and_gradient(n_chunks, data, km, ws, slots, ls, grad_cq):
     for c in prange(n_chunks):
         s0 = c * n_s // n_chunks
         s1 = (c + 1) * n_s // n_chunks
-        tr = triplet_scratch(data.first_n, data.n_off_s[s0], data.n_off_s[s1], km.n_triplet,
-                             km.sizes)
+        n_max = largest_block(data.first_n, data.n_off_s[s0], data.n_off_s[s1])
+        tr = triplet_scratch(n_max, km.n_triplet, km.sizes)
+        gs = gradient_scratch(n_max, km.n_triplet, km.sizes)
         for s in range(s0, s1):
             # written inside: Numba 0.68 drops a store into a tuple's array made in a prange body
-            structure_loss(s, data, km, ws, slots, ls, tr, grad_cq[c])
+            structure_loss(s, data, km, ws, slots, ls, tr, gs, grad_cq[c])

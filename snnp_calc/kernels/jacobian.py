@@ -15,13 +15,13 @@ component (j, c) with pair displacements ``δ_p = -sF e_c ([j_p = j] - [i_p = j]
 import numpy as np
 from numba import njit, prange
 
-from .energy import triplet_scratch
-from .gradient import atom_gradient, stress_of, structure_forces
+from .energy import largest_block, triplet_scratch
+from .gradient import atom_gradient, gradient_scratch, stress_of, structure_forces
 from .layout import VOIGT_VD
 
 
 @njit(cache=True, error_model="numpy")
-def _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, J_q):
+def _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_q):
     """Jacobian row of force component (j, c), for atoms n0..n1-1 of one structure."""
     for i in range(n0, n1):
         touched = i == j
@@ -33,7 +33,7 @@ def _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, J_q):
                 delta_pc[p, c] = -sF * hit
                 touched = True
         if touched:
-            atom_gradient(i, 0.0, nb, km, ws, slots, delta_pc, rdot_p, tr, J_q)
+            atom_gradient(i, 0.0, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_q)
 
 
 @njit(cache=True, error_model="numpy")
@@ -43,7 +43,9 @@ def structure_rows(s, row0, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
     n0, n1 = data.n_off_s[s], data.n_off_s[s + 1]
     q0, q1 = nb.first_n[n0], nb.first_n[n1]
     n = n1 - n0
-    tr = triplet_scratch(nb.first_n, n0, n1, km.n_triplet, km.sizes)
+    n_max = largest_block(nb.first_n, n0, n1)
+    tr = triplet_scratch(n_max, km.n_triplet, km.sizes)
+    gs = gradient_scratch(n_max, km.n_triplet, km.sizes)
     F_nc = np.empty((n, 3))
     energy, W_cc = structure_forces(s, data, km, ws, tr, F_nc, n0)
     sE, sF, sS = data.wE_s[s], data.wF_s[s], data.wS_s[s]
@@ -51,12 +53,12 @@ def structure_rows(s, row0, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
     res_r[row] = sE * (energy - data.E_ref_s[s]) / n
     delta_pc[q0:q1] = 0.0
     for i in range(n0, n1):
-        atom_gradient(i, sE / n, nb, km, ws, slots, delta_pc, rdot_p, tr, J_rq[row])
+        atom_gradient(i, sE / n, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_rq[row])
     row += 1
     for j in range(n0, n1):
         for c in range(3):
             res_r[row] = sF * (F_nc[j - n0, c] - data.F_ref_nc[j, c])
-            _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, J_rq[row])
+            _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_rq[row])
             row += 1
     if data.has_stress_s[s]:
         S_v = np.empty(6)
@@ -75,7 +77,7 @@ def structure_rows(s, row0, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
                     delta_pc[p, e] = cs * (U_cc[e, 0] * D_pc[p, 0] + U_cc[e, 1] * D_pc[p, 1]
                                            + U_cc[e, 2] * D_pc[p, 2])
             for i in range(n0, n1):
-                atom_gradient(i, 0.0, nb, km, ws, slots, delta_pc, rdot_p, tr, J_rq[row])
+                atom_gradient(i, 0.0, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_rq[row])
             row += 1
 
 

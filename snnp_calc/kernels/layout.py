@@ -18,11 +18,15 @@ is the axis of a record's fields, named where the array is declared.
 - :class:`Neighbours`: atoms and their i-sorted pair list;
 - :class:`AtomScratch`: per-pair and per-atom arrays of one evaluation, the
   outputs ``G_nf``, ``dR_nf``, ``E_n``, ``dE_pc`` included;
-- :class:`TripletScratch`: per-thread arrays for one atom's triplets.
+- :class:`TripletScratch`: per-thread arrays for one atom's triplets;
+- :class:`GradientScratch`: per-thread arrays of the loss gradient;
+- :class:`GradientSlots`, :class:`LossData`, :class:`LossScratch`: the loss kernels'
+  gradient layout, training data and outputs.
 """
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 # Voigt order (xx, yy, zz, yz, xz, xy) as (row, column) of a 3 x 3 tensor: ASE's
 # stress order (DESIGN.md §3). The one table of the package.
@@ -119,6 +123,17 @@ class KernelModel(NamedTuple):
     R0_e: np.ndarray
 
 
+@njit(cache=True)
+def table_of(km):
+    """The :class:`SplineTable` of a :class:`KernelModel` (a view, no copy).
+
+    Pass this, not the model, to the per-spline kernels: Numba passes a tuple
+    by its flattened members, so a call with the whole model moves every one
+    of its arrays' fields (kernels got 15 % slower).
+    """
+    return SplineTable(km.head_xd, km.index_xd, km.y_m, km.y2_m, km.yd_m)
+
+
 class Neighbours(NamedTuple):
     """Atoms and their pairs.
 
@@ -172,26 +187,37 @@ class AtomScratch(NamedTuple):
 class TripletScratch(NamedTuple):
     """Per-thread arrays for the triplets of one atom (sized by the largest neighbour block).
 
+    Few arrays on purpose: Numba updates the reference count of every array of
+    a tuple passed to a function that it does not inline, so each array here
+    costs two atomic operations per atom.
+
     Attributes
     ----------
-    jj_t, ll_t : (T,) int64 pair indices of the two legs, jj > ll.
+    legs_t2 : (T, 2) int64 pair indices (jj, ll) of the two legs, jj > ll.
     cos_t : (T,) cos theta_jil.
-    g_tk, gd_tk : (T, K_t) angular splines and their derivatives.
-    cdot_t : (T,) directional derivative of cos theta (loss gradient).
-    wv_pk, wd_pk : (n_max, K_t) accumulated spline-basis weights of f (loss gradient).
-    buf_3h, buf_6h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`,
-        :func:`snnp_calc.kernels.readout.mlp_tangent_adjoint`).
+    g_tk2 : (T, 2 K_t) angular splines g_k (columns :K_t) and their derivatives (K_t:).
+    buf_3h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`).
     """
 
-    jj_t: np.ndarray
-    ll_t: np.ndarray
+    legs_t2: np.ndarray
     cos_t: np.ndarray
-    g_tk: np.ndarray
-    gd_tk: np.ndarray
-    cdot_t: np.ndarray
-    wv_pk: np.ndarray
-    wd_pk: np.ndarray
+    g_tk2: np.ndarray
     buf_3h: np.ndarray
+
+
+class GradientScratch(NamedTuple):
+    """Per-thread arrays of the loss gradient, next to a :class:`TripletScratch`.
+
+    Attributes
+    ----------
+    cdot_t : (T,) directional derivative of cos theta along the displacements.
+    wv_pk2 : (n_max, 2 K_t) accumulated spline-basis weights of f: value (:K_t)
+        and derivative (K_t:) parts.
+    buf_6h : scratch of :func:`snnp_calc.kernels.readout.mlp_tangent_adjoint`.
+    """
+
+    cdot_t: np.ndarray
+    wv_pk2: np.ndarray
     buf_6h: np.ndarray
 
 

@@ -10,7 +10,7 @@ layer of width 1; ``w_w`` holds per layer ``W`` (out x in, row-major) then
 import numpy as np
 from numba import njit
 
-from .layout import READOUT_SPLINE
+from .layout import READOUT_SPLINE, table_of
 from .spline import spline_eval
 
 
@@ -162,32 +162,29 @@ def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar
 
 
 @njit(cache=True, error_model="numpy")
-def readout_raw(km, a, G_f, dR_f, buf_3h):
-    """N_a or U_a at G (without the shift to R_a(0) = 0); writes the G-gradient into ``dR_f``."""
+def readout_eval(km, a, G_f, dR_f, buf_3h):
+    """R_a(G) of model ``km`` for species a; writes dR/dG into ``dR_f``.
+
+    With ``km.R0_e`` zero it is the raw N_a(G) or U_a(G_rho + G_t) (:func:`readout_zero`).
+    """
     if km.readout_kind == READOUT_SPLINE:
-        value, deriv, _ = spline_eval(km, km.base_u + a, G_f[0] + G_f[1])
+        value, deriv, _ = spline_eval(table_of(km), km.base_u + a, G_f[0] + G_f[1])
         dR_f[0] = deriv
         dR_f[1] = deriv
-        return value
+        return value - km.R0_e[a]
     x_f = (G_f - km.xoff_ef[a]) / km.xscale_ef[a]
     value = mlp_eval(x_f, km.w_ew[a], km.sizes, km.activation, dR_f, buf_3h)
     dR_f /= km.xscale_ef[a]
-    return value
+    return value - km.R0_e[a]
 
 
 @njit(cache=True, error_model="numpy")
-def readout_eval(km, a, G_f, dR_f, buf_3h):
-    """R_a(G) of model ``km`` for species a; writes dR/dG into ``dR_f``."""
-    return readout_raw(km, a, G_f, dR_f, buf_3h) - km.R0_e[a]
-
-
-@njit(cache=True, error_model="numpy")
-def readout_zero(km):
-    """(S,) the readout's raw value at G = 0 per species (``km.R0_e`` is not read)."""
-    K = km.n_rho + km.n_triplet
-    R0_e = np.zeros(km.n_species)
+def readout_zero(km_raw):
+    """(S,) the readout's raw value at G = 0 per species, for a model whose ``R0_e`` is zero."""
+    K = km_raw.n_rho + km_raw.n_triplet
+    R0_e = np.zeros(km_raw.n_species)
     grad_f = np.zeros(K)
-    buf_3h = np.zeros((3, km.sizes.sum()))
-    for a in range(km.n_species):
-        R0_e[a] = readout_raw(km, a, np.zeros(K), grad_f, buf_3h)
+    buf_3h = np.zeros((3, km_raw.sizes.sum()))
+    for a in range(km_raw.n_species):
+        R0_e[a] = readout_eval(km_raw, a, np.zeros(K), grad_f, buf_3h)
     return R0_e

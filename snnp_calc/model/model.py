@@ -245,6 +245,7 @@ class Model:
                          base_phi + int(bool(self.phi)) * P, self.triplet_range,
                          *pack(self.splines), sizes, w_ew, xoff, xscale, np.array(self.e0),
                          np.zeros(S))
+        # built with R0_e = 0, whose readout is the raw one that R0_e then shifts
         return km._replace(R0_e=readout_zero(km))
 
     @cached_property
