@@ -3,7 +3,7 @@
     python benchmarks/bench_fit.py [--elements Mo Ni Cu] [--presets s-nnp s-meam]
                                    [--time-snnp 720] [--time-smeam 240] [--save data] [--write]
 
-For each element and preset: ``snnp_calc.fitting`` with default settings and a
+For each element and preset: ``snnp_calc.fit`` with default settings and a
 wall-time limit on the training set, then the test-set MAE and RMSE (energy
 per atom in meV/atom, force components in eV/Å), next to the s-MEAM
 reference files of ``../shared/data/potentials`` evaluated the same way

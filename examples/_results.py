@@ -5,7 +5,7 @@ the Zuo et al. (2020) DFT data are (read in place, never copied), a markdown
 header that records how, when and on what machine the numbers were made, a
 markdown table, log-log axes that stay readable over a narrow range, and
 an atomic write (a temporary file next to the target, then ``os.replace``)
-of matplotlib figures; text goes through :func:`snnp_calc.io.atomic_write_text`.
+of matplotlib figures; text goes through :func:`snnp_calc._files.atomic_write_text`.
 """
 import datetime
 import importlib.util

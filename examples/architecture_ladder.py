@@ -55,7 +55,7 @@ MARKERS = {"Mo": "o", "Ni": "s", "Cu": "^"}
 
 
 def ladder(widths=(2, 4, 8)):
-    """The rungs: name -> (preset, options of :func:`snnp_calc.fitting`).
+    """The rungs: name -> (preset, options of :func:`snnp_calc.fit`).
 
     Parameters
     ----------

@@ -47,7 +47,7 @@ def errors_and_spreads(frames, predictions):
     frames : list of Frame
         Reference structures.
     predictions : list of dict
-        :func:`snnp_calc.committee.evaluate_committee` of each frame.
+        :func:`snnp_calc.evaluate.evaluate_committee` of each frame.
 
     Returns
     -------

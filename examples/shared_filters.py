@@ -22,7 +22,7 @@ Writes into ``--out`` the models (``shared-CuMoNi.json``, the sources
 ``data/<X>-s-nnp.json``, the joint and the transferred model, with fitted
 parameters and fit times), the figure ``shared_filters.png`` (the shared
 filters with the elements' first-neighbour distances and bond angles) and the
-joint model's figures of :mod:`snnp_calc.filter_plots`; prints the table.
+joint model's figures of :mod:`snnp_calc.plots.filters`; prints the table.
 """
 import argparse
 import dataclasses
@@ -42,7 +42,7 @@ from snnp_calc.dataset import read_frames
 from snnp_calc.metrics import error_report
 from snnp_calc.model.reparam import Reparametrisation
 from snnp_calc.plots.figure import save_png
-from snnp_calc.plots.filters import write_model_plots
+from snnp_calc.plots.model_figures import write_model_plots
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "zuo2020"

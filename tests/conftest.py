@@ -3,7 +3,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ase.build import bulk
 
+from snnp_calc import Committee
 from snnp_calc.model.initial import initial_model
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -54,3 +56,20 @@ def smeam_model():
 def any_model(request, snnp_model, smeam_model):
     """Each kind of readout in turn."""
     return snnp_model if request.param == "snnp" else smeam_model
+
+
+@pytest.fixture(scope="session")
+def committee():
+    """Three two-species s-NNPs as a committee (triplet filters ending before the cutoff)."""
+    members = [initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=2, hidden=(4,),
+                             noise=0.1, seed=s, triplet_cutoff=3.8) for s in (1, 2, 3)]
+    return Committee(members, {"note": "test"})
+
+
+@pytest.fixture
+def committee_atoms():
+    """A rattled bcc Mo-Ni cell of 16 atoms."""
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat((2, 2, 2))
+    atoms.rattle(0.1, seed=4)
+    atoms.symbols[:5] = "Ni"
+    return atoms

@@ -24,3 +24,14 @@ def labelled_frames(model, n=8, seed=0):
         frames.append(Frame(atoms.copy(), atoms.get_potential_energy(), atoms.get_forces(),
                             atoms.get_stress(), "bulk" if k % 2 else "strained", f"synthetic {k}"))
     return frames
+
+
+def member_results(committee, atoms):
+    """Energy, forces, stress and per-atom energies of each member alone."""
+    out = []
+    for m in committee.members:
+        a = atoms.copy()
+        a.calc = SNNP(m)
+        out.append(dict(energy=a.get_potential_energy(), forces=a.get_forces(),
+                        stress=a.get_stress(), energies=a.get_potential_energies()))
+    return out

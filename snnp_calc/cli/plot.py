@@ -6,7 +6,7 @@ from ase.io import read
 from ase.io.formats import UnknownFileTypeError
 
 from ..io import read_model
-from ..plots.filters import write_model_plots
+from ..plots.model_figures import write_model_plots
 
 
 def run(args):

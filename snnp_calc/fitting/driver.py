@@ -215,44 +215,50 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
         f"cutoff {model.cutoff:g} Å, method {method}")
     tracker = _Tracker(model, val_set, weights, max_iter, patience, checkpoint,
                        checkpoint_every, say, max_time, started)
-    stopped = "converged"
-    try:
-        if method == "lbfgs":
-            stopped = _run_lbfgs(model, reparam, data, weights, tracker, seed=seed)
-        elif method == "lsq":
-            stopped = _run_lsq(model, reparam, data, weights, tracker)
-        else:
-            raise ValueError(f"unknown method {method!r}; expected 'lbfgs' or 'lsq'")
-    except _Stop as stop:
-        stopped = str(stop)
-    except KeyboardInterrupt:
-        stopped = "interrupted (Ctrl-C): keeping the best model so far"
+    stopped = _optimise(method, model, reparam, data, weights, tracker, seed)
     seconds = time.perf_counter() - started
     best = tracker.best_model()
     say(f"stopped after {tracker.iteration} iterations, {seconds:.1f} s: {stopped}; best "
         f"iteration {tracker.best[2]}")
-    report = dict(train=error_report(best, fit_frames), iterations=tracker.iteration,
-                  seconds=seconds, stopped=stopped, best_iteration=tracker.best[2],
-                  best_loss=float(tracker.best[0]))
-    if val_frames:
-        report["validation"] = error_report(best, val_frames)
-    if test_frames:
-        report["test"] = error_report(best, test_frames)
-    for name in ("train", "validation", "test"):
-        if name in report:
+    report = dict(iterations=tracker.iteration, seconds=seconds, stopped=stopped,
+                  best_iteration=tracker.best[2], best_loss=float(tracker.best[0]))
+    for name, frames in (("train", fit_frames), ("validation", val_frames),
+                         ("test", test_frames)):
+        if frames:
+            report[name] = error_report(best, frames)
             say(f"\n{name} errors:\n{format_report(report[name])}")
-    meta = dict(best.metadata, fit=dict(
+    settings = dict(method=method, seed=seed, weights=dataclasses.asdict(weights),
+                    freeze=list(freeze), constraints=list(constraints), core_radius=core_radius,
+                    share_filters=bool(share_filters), bootstrap=bool(bootstrap),
+                    n_train=len(fit_frames), n_validation=len(val_frames))
+    return _with_fit_metadata(best, settings, report), report
+
+
+def _optimise(method, model, reparam, data, weights, tracker, seed):
+    """Run the optimiser until it converges or the tracker stops it; returns why it stopped."""
+    try:
+        if method == "lbfgs":
+            return _run_lbfgs(model, reparam, data, weights, tracker, seed=seed)
+        if method == "lsq":
+            return _run_lsq(model, reparam, data, weights, tracker)
+        raise ValueError(f"unknown method {method!r}; expected 'lbfgs' or 'lsq'")
+    except _Stop as stop:
+        return str(stop)
+    except KeyboardInterrupt:
+        return "interrupted (Ctrl-C): keeping the best model so far"
+
+
+def _with_fit_metadata(model, settings, report):
+    """``model`` with ``metadata["fit"]``: date, ``settings``, the run's figures and errors."""
+    fit_meta = dict(
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        method=method, seed=seed, weights=dataclasses.asdict(weights), freeze=list(freeze),
-        constraints=list(constraints), core_radius=core_radius,
-        share_filters=bool(share_filters), bootstrap=bool(bootstrap),
-        n_train=len(fit_frames), n_validation=len(val_frames),
+        **settings,
         **{k: report[k] for k in ("iterations", "seconds", "stopped", "best_iteration",
                                   "best_loss")},
-        errors={k: report[k] for k in ("train", "validation", "test") if k in report}))
+        errors={k: report[k] for k in ("train", "validation", "test") if k in report})
+    meta = dict(model.metadata, fit=fit_meta)
     meta.pop("checkpoint", None)
-    best = dataclasses.replace(best, metadata=meta)
-    return best, report
+    return dataclasses.replace(model, metadata=meta)
 
 
 def _run_lbfgs(model, reparam, data, weights, tracker, rescale_every=200, seed=0):

@@ -113,7 +113,7 @@ def _apply(model, units, coef):
     return dataclasses.replace(model, phi=tuple(phi), readout=readout, e0=e0)
 
 
-def _linear_regime_mlp(ro, c_sk, eps=0.02):
+def _linear_regime_mlp(ro, c_ef, eps=0.02):
     """An MLP whose output is ``c . G`` up to O(eps^2): one unit per layer carries it.
 
     The input is ``x = (G - offset)/scale``, so ``c . G = (c * scale) . x + const``;
@@ -127,7 +127,7 @@ def _linear_regime_mlp(ro, c_sk, eps=0.02):
     weights = []
     for a, layers in enumerate(ro.weights):
         layers = [np.array(w) for w in layers]
-        u = c_sk[a] * ro.scale[a]
+        u = c_ef[a] * ro.scale[a]
         # the spread of x is ~1 after standardisation: keep eps |u| x in tanh's linear range
         gain = eps / max(np.abs(u).sum(), 1e-12)
         n_layers = len(layers) // 2

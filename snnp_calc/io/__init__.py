@@ -15,7 +15,7 @@ import os
 from .._files import atomic_write_text
 from ..errors import ModelFileError
 from ..model.committee import Committee
-from . import committee_file, json_model, meam_spline
+from . import committee_file, json_document, json_model, meam_spline
 
 
 def file_format(path, format=None):
@@ -62,7 +62,7 @@ def read_model(path, format=None, species=None, committee=True):
         if species is not None:
             raise ValueError("species= applies to meam/spline files only; a JSON model "
                              "names its species")
-        document = json_model.parse(json_model.read_text(path), str(path))
+        document = json_document.parse(json_document.read_text(path), str(path))
         if isinstance(document, dict) and document.get("format") == committee_file.FORMAT:
             if not committee:
                 raise ModelFileError(f"{path}: key 'format': {committee_file.FORMAT!r} is a "

@@ -7,6 +7,7 @@
 from ..errors import ModelFileError
 from ..model.committee import Committee
 from . import json_model
+from .json_document import dumps_document
 
 FORMAT = "snnp-committee"
 VERSION = 1
@@ -21,7 +22,7 @@ def to_dict(committee):
 
 def dumps(committee):
     """The committee file text."""
-    return json_model.dumps_document(to_dict(committee))
+    return dumps_document(to_dict(committee))
 
 
 def from_dict(d, source="<dict>"):

@@ -26,9 +26,6 @@ The reader is strict: it fills in nothing and raises
 :class:`~snnp_calc.errors.ModelFileError` naming the file and the key path
 (``Mo.json: filters.rho[0][1].y: expected 10 numbers, got 9``).
 """
-import json
-import math
-
 import numpy as np
 from ase.data import atomic_numbers
 
@@ -36,6 +33,7 @@ from ..errors import ModelFileError
 from ..kernels.layout import ACTIVATIONS
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.splines import Spline
+from .json_document import Reader, dumps_document, key_path, parse, read_text, type_name
 
 FORMAT = "snnp"
 VERSION = 1
@@ -70,33 +68,6 @@ def to_dict(model):
             "readout": readout, "e0": model.e0.tolist(), "metadata": dict(model.metadata)}
 
 
-def _is_scalar(value):
-    return not isinstance(value, (dict, list, tuple))
-
-
-def _emit(value, path, indent):
-    """JSON text of ``value``: objects indented, scalar lists on one line, matrices by row."""
-    pad = "  " * (indent + 1)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = []
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{_key(path, '?')}: object keys must be strings, got {key!r}")
-            items.append(f"{pad}{json.dumps(key)}: {_emit(item, _key(path, key), indent + 1)}")
-        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
-    if isinstance(value, (list, tuple)):
-        if all(_is_scalar(v) for v in value):
-            return "[" + ", ".join(_emit(v, f"{path}[{i}]", 0) for i, v in enumerate(value)) + "]"
-        rows = [_emit(v, f"{path}[{i}]", indent + 1) for i, v in enumerate(value)]
-        return "[\n" + ",\n".join(pad + row for row in rows) + "\n" + "  " * indent + "]"
-    try:
-        return json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: cannot write {value!r} as JSON: {err}") from err
-
-
 def dumps(model):
     """The model file text of ``model`` (ends with a newline).
 
@@ -109,162 +80,30 @@ def dumps(model):
     return dumps_document(to_dict(model))
 
 
-def dumps_document(d):
-    """Text of a document of plain Python objects, in this module's layout."""
-    return _emit(d, "", 0) + "\n"
-
-
 # --- reading ------------------------------------------------------------------------------
-class _Constant:
-    """Stands for a ``NaN``/``Infinity`` token so that the error can name its key path."""
-
-    def __init__(self, token):
-        self.token = token
-
-
-class _DuplicateKeys(dict):
-    """An object that had repeated keys (listed in ``duplicates``)."""
-
-    duplicates = ()
-
-
-def _object_pairs(pairs):
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen, duplicates = set(), []
-        for key, _ in pairs:
-            if key in seen:
-                duplicates.append(key)
-            seen.add(key)
-        out = _DuplicateKeys(out)
-        out.duplicates = duplicates
-    return out
+def _spline(r, value, path):
+    """``value`` as a :class:`~snnp_calc.model.splines.Spline`."""
+    value = r.obj(value, path, SPLINE_KEYS)
+    m = r.integer(value["n_knots"], key_path(path, "n_knots"), low=2)
+    y = r.vector(value["y"], key_path(path, "y"), m)
+    x0, x1, d0, dN = (r.number(value[k], key_path(path, k)) for k in ("x0", "x1", "d0", "dN"))
+    indices = r.array(value["fixed"], key_path(path, "fixed"))
+    fixed = np.zeros(m + 2, bool)
+    for i, index in enumerate(indices):
+        r.integer(index, f"{path}.fixed[{i}]", 0, m + 1)
+        if i and index <= indices[i - 1]:
+            r.fail(f"{path}.fixed[{i}]", "indices must be strictly increasing")
+        fixed[index] = True
+    try:
+        return Spline(x0, x1, y, d0, dN, fixed)
+    except ValueError as err:
+        raise ModelFileError(f"{r.source}: {path}: {err}") from err
 
 
-def _key(path, key):
-    return f"{path}.{key}" if path else key
-
-
-def _type_name(value):
-    if value is None:
-        return "null"
-    for kind, name in ((bool, "bool"), (int, "integer"), (float, "number"), (str, "string"),
-                       (list, "array"), (dict, "object")):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-class _Reader:
-    """Typed, shape-checked access to a parsed document; errors name ``source`` and the key."""
-
-    def __init__(self, source):
-        self.source = source
-
-    def fail(self, path, message):
-        """Raise :class:`ModelFileError` naming the source and key ``path``."""
-        raise ModelFileError(f"{self.source}: {path or '<document>'}: {message}")
-
-    def scan(self, value, path):
-        """Reject duplicate keys, NaN/Infinity tokens and non-finite numbers anywhere."""
-        if isinstance(value, _Constant):
-            self.fail(path, f"{value.token} is not allowed")
-        if isinstance(value, float) and not math.isfinite(value):
-            self.fail(path, f"number is not finite ({value})")
-        if isinstance(value, dict):
-            for key in getattr(value, "duplicates", ()):
-                self.fail(_key(path, key), "duplicate key")
-            for key, item in value.items():
-                self.scan(item, _key(path, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                self.scan(item, f"{path}[{i}]")
-
-    def obj(self, value, path, keys=None):
-        """``value`` as a dict with exactly ``keys`` (any keys when None)."""
-        if not isinstance(value, dict):
-            self.fail(path, f"expected an object, got {_type_name(value)}")
-        if keys is None:
-            return value
-        for key in keys:
-            if key not in value:
-                self.fail(_key(path, key), "missing key")
-        for key in value:
-            if key not in keys:
-                self.fail(_key(path, key), f"unknown key (expected {', '.join(keys)})")
-        return value
-
-    def array(self, value, path, n=None, what="entries"):
-        """``value`` as a list, of length ``n`` when given."""
-        if not isinstance(value, list):
-            self.fail(path, f"expected an array, got {_type_name(value)}")
-        if n is not None and len(value) != n:
-            self.fail(path, f"expected {n} {what}, got {len(value)}")
-        return value
-
-    def number(self, value, path):
-        """``value`` as a finite float; an int is accepted, a bool is not."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(path, f"expected a number, got {_type_name(value)}")
-        try:
-            number = float(value)
-        except OverflowError:
-            self.fail(path, "number out of the float64 range")
-        if not math.isfinite(number):
-            self.fail(path, f"number is not finite ({value})")
-        return number
-
-    def integer(self, value, path, low=None, high=None):
-        """``value`` as an int (not a bool), optionally within ``low``..``high``."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"expected an integer, got {_type_name(value)}")
-        if low is None:
-            return value
-        if high is None and value < low:
-            self.fail(path, f"expected an integer >= {low}, got {value}")
-        if high is not None and not low <= value <= high:
-            self.fail(path, f"expected an integer in {low}..{high}, got {value}")
-        return value
-
-    def string(self, value, path):
-        """``value`` as a str."""
-        if not isinstance(value, str):
-            self.fail(path, f"expected a string, got {_type_name(value)}")
-        return value
-
-    def vector(self, value, path, n):
-        """``value`` as a float64 array of shape (n,)."""
-        value = self.array(value, path, n, "numbers")
-        return np.array([self.number(v, f"{path}[{i}]") for i, v in enumerate(value)], np.float64)
-
-    def matrix(self, value, path, shape):
-        """``value`` (a list of rows) as a float64 array of ``shape``."""
-        rows = self.array(value, path, shape[0], "rows")
-        return np.array([self.vector(row, f"{path}[{i}]", shape[1]) for i, row in enumerate(rows)],
-                        np.float64).reshape(shape)
-
-    def spline(self, value, path):
-        """``value`` as a :class:`~snnp_calc.model.splines.Spline`."""
-        value = self.obj(value, path, SPLINE_KEYS)
-        m = self.integer(value["n_knots"], _key(path, "n_knots"), low=2)
-        y = self.vector(value["y"], _key(path, "y"), m)
-        x0, x1, d0, dN = (self.number(value[k], _key(path, k)) for k in ("x0", "x1", "d0", "dN"))
-        indices = self.array(value["fixed"], _key(path, "fixed"))
-        fixed = np.zeros(m + 2, bool)
-        for i, index in enumerate(indices):
-            self.integer(index, f"{path}.fixed[{i}]", 0, m + 1)
-            if i and index <= indices[i - 1]:
-                self.fail(f"{path}.fixed[{i}]", "indices must be strictly increasing")
-            fixed[index] = True
-        try:
-            return Spline(x0, x1, y, d0, dN, fixed)
-        except ValueError as err:
-            raise ModelFileError(f"{self.source}: {path}: {err}") from err
-
-    def spline_list(self, value, path, n, what):
-        """``value`` as a list of ``n`` splines."""
-        value = self.array(value, path, n, what)
-        return [self.spline(s, f"{path}[{i}]") for i, s in enumerate(value)]
+def _spline_list(r, value, path, n, what):
+    """``value`` as a list of ``n`` splines."""
+    value = r.array(value, path, n, what)
+    return [_spline(r, s, f"{path}[{i}]") for i, s in enumerate(value)]
 
 
 def _read_species(r, value):
@@ -290,7 +129,7 @@ def _read_filters(r, value, S, P):
         path = f"filters.{name}"
         n_filters = len(out["f"]) if name == "g" else None
         rows = r.array(value[name], path, n_filters, "filters (one per triplet filter)")
-        out[name] = [r.spline_list(row, f"{path}[{k}]", width, f"splines (one per {per})")
+        out[name] = [_spline_list(r, row, f"{path}[{k}]", width, f"splines (one per {per})")
                      for k, row in enumerate(rows)]
     if not out["rho"] and not out["f"]:
         r.fail("filters", "the model needs at least one pair or triplet filter")
@@ -307,7 +146,7 @@ def _read_readout(r, value, S, k_rho, k_t):
         if (k_rho, k_t) != (1, 1):
             r.fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one "
                    f"triplet filter, got K_rho = {k_rho} and K_t = {k_t}")
-        return SplineReadout(r.spline_list(value["U"], "readout.U", S, "splines (one per species)"))
+        return SplineReadout(_spline_list(r, value["U"], "readout.U", S, "splines (one per species)"))
     if kind != "mlp":
         r.fail("readout.kind", f"unknown readout kind {kind!r}; expected 'mlp' or 'spline'")
     value = r.obj(value, "readout", ("kind", "activation", "hidden", "input_offset",
@@ -362,10 +201,10 @@ def from_dict(d, source="<dict>"):
         unsupported format, version or units, or cutoff mismatch; the message
         names ``source`` and the key path.
     """
-    r = _Reader(source)
+    r = Reader(source)
     r.scan(d, "")
     if not isinstance(d, dict):
-        r.fail("", f"expected an object, got {_type_name(d)}")
+        r.fail("", f"expected an object, got {type_name(d)}")
     for key in ("format", "version"):
         if key not in d:
             r.fail(key, "missing key")
@@ -384,7 +223,7 @@ def from_dict(d, source="<dict>"):
     cutoff = r.number(d["cutoff"], "cutoff")
     filters = _read_filters(r, d["filters"], S, P)
     phi = ([] if d["pair"] is None else
-           r.spline_list(d["pair"], "pair", P, "splines (one per unordered species pair)"))
+           _spline_list(r, d["pair"], "pair", P, "splines (one per unordered species pair)"))
     readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]))
     e0 = r.vector(d["e0"], "e0", S)
     metadata = r.obj(d["metadata"], "metadata")
@@ -397,16 +236,6 @@ def from_dict(d, source="<dict>"):
         r.fail("cutoff", f"{cutoff!r} does not equal the largest last knot of the radial "
                f"splines, {model.cutoff!r}")
     return model
-
-
-def parse(text, source="<string>"):
-    """The document in JSON ``text``, not yet checked (``NaN`` tokens kept for :func:`from_dict`)."""
-    try:
-        return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_Constant)
-    except json.JSONDecodeError as err:
-        raise ModelFileError(f"{source}:{err.lineno}:{err.colno}: {err.msg}") from err
-    except ValueError as err:  # e.g. an integer literal beyond int_max_str_digits
-        raise ModelFileError(f"{source}: {err}") from err
 
 
 def loads(text, source="<string>"):
@@ -432,13 +261,3 @@ def read_json(path):
         valid model document (message names the key path).
     """
     return loads(read_text(path), str(path))
-
-
-def read_text(path):
-    """The UTF-8 text of ``path``; :class:`~snnp_calc.errors.ModelFileError` names a bad byte."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ModelFileError(f"{path}: byte {err.start}: not UTF-8 text") from err

@@ -2,7 +2,8 @@
 
 The kernels see contiguous NumPy arrays grouped in the named tuples of
 :mod:`snnp_calc.kernels.layout`, never ASE objects, dicts or model classes.
-Array names end in a suffix per axis, with one meaning each:
+Array names end in a suffix per axis, with one meaning each, here and in the
+layers above:
 
 =====  ==============================================================
 ``_n``  atoms
@@ -20,6 +21,7 @@ Array names end in a suffix per axis, with one meaning each:
 ``_h``  readout units of all layers, concatenated
 ``_s``  structures of a training set
 ``_q``  gradient slots (local spline coordinates, weights, e0)
+``_z``  sample points of a sweep or scan (plots, property scans)
 =====  ==============================================================
 
 Modules, bottom up: :mod:`.layout` (the named tuples and the Voigt table),

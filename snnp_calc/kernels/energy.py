@@ -184,29 +184,20 @@ def scatter(nb, dE_pc, p0, p1, n0, F_nc, W_ncc, per_atom):
     stress, tensile positive (DESIGN.md §3).
     """
     i_p, j_p, D_pc = nb.i_p, nb.j_p, nb.D_pc
-    # one loop per case, not a branch inside one loop: the 3 x 3 updates then vectorise
-    if per_atom:
-        for p in range(p0, p1):
-            i = i_p[p] - n0
-            j = j_p[p] - n0
-            for a in range(3):
-                g = dE_pc[p, a]
-                F_nc[i, a] += g
-                F_nc[j, a] -= g
-                for b in range(3):
-                    w = 0.5 * g * D_pc[p, b]
-                    W_ncc[i, a, b] += w
-                    W_ncc[j, a, b] += w
-    else:
-        for p in range(p0, p1):
-            i = i_p[p] - n0
-            j = j_p[p] - n0
-            for a in range(3):
-                g = dE_pc[p, a]
-                F_nc[i, a] += g
-                F_nc[j, a] -= g
-                for b in range(3):
-                    W_ncc[0, a, b] += g * D_pc[p, b]
+    for p in range(p0, p1):
+        i = i_p[p] - n0
+        j = j_p[p] - n0
+        # the total: both halves into row 0 (a select, not a branch in the inner loop)
+        wi = i if per_atom else 0
+        wj = j if per_atom else 0
+        for a in range(3):
+            g = dE_pc[p, a]
+            F_nc[i, a] += g
+            F_nc[j, a] -= g
+            for b in range(3):
+                w = 0.5 * g * D_pc[p, b]
+                W_ncc[wi, a, b] += w
+                W_ncc[wj, a, b] += w
 
 
 @njit(cache=True, error_model="numpy")

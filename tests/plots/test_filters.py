@@ -21,8 +21,8 @@ from snnp_calc.plots.filters import (
     filter_figure,
     readout_figure,
     readout_response,
-    write_model_plots,
 )
+from snnp_calc.plots.model_figures import write_model_plots
 
 matplotlib = pytest.importorskip("matplotlib")
 import matplotlib.image  # noqa: E402  (after the skip)
