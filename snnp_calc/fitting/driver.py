@@ -34,8 +34,8 @@ from ..dataset import frames_of
 from ..io import write_model
 from ..metrics import error_report, format_report
 from ..model.reparam import Reparametrisation
-from .jacobian import residuals, residuals_and_jacobian
-from .loss import LossWeights, ParameterMap, Workspace, gauss_newton_diagonal, loss_and_gradient
+from .loss import LossWeights, ParameterMap, Workspace
+from .objective import Objective, rmse
 from .start import distance_range, start_model
 from .training_set import pack_frames
 
@@ -49,58 +49,95 @@ class _Stop(Exception):
 
 
 def split_frames(frames, fraction, seed):
-    """Deterministic (train, validation) split of ``frames``."""
+    """Deterministic (train, validation) split that keeps neighbouring frames together.
+
+    ``round(fraction * len(frames))`` frames are held out, shared among the
+    ``config_type`` s in proportion to their sizes; each type gives one
+    contiguous block of its frames (in file order) at a start drawn with ``seed``.
+    Snapshots next to each other on an MD trajectory are nearly copies; a
+    random split puts such pairs on both sides and makes the validation loss
+    an optimistic and noisy guide (it ended default fits at a fifth of their
+    budget). A block is a stretch of trajectory the fit has not seen.
+    """
     if not 0 <= fraction < 1:
         raise ValueError(f"validation fraction must be in [0, 1), got {fraction}")
-    n_val = int(round(fraction * len(frames)))
-    if n_val == 0:
-        return list(frames), []
-    order = np.random.default_rng(seed).permutation(len(frames))
-    val = set(order[:n_val].tolist())
-    return ([f for k, f in enumerate(frames) if k not in val],
-            [f for k, f in enumerate(frames) if k in val])
-
-
-def _rmse(ws, data):
-    """RMSE of energy per atom (meV) and force components (eV/Å) of the last evaluation."""
-    n = np.diff(data.n_off_s)
-    e = 1000 * np.sqrt((((ws.loss.E_s - data.E_ref_s) / n) ** 2).mean())
-    f = np.sqrt(((ws.loss.F_nc - data.F_ref_nc) ** 2).mean())
-    return e, f
+    rng = np.random.default_rng(seed)
+    types = sorted({f.config_type for f in frames})
+    members = {t: [k for k, f in enumerate(frames) if f.config_type == t] for t in types}
+    # round(fraction * N) frames in all, shared among the types by largest remainder
+    want = np.array([fraction * len(members[t]) for t in types])
+    quota = np.floor(want).astype(int)
+    extra = int(round(fraction * len(frames))) - quota.sum()
+    quota[np.argsort(quota - want, kind="stable")[:max(extra, 0)]] += 1
+    held = set()
+    for t, n_val in zip(types, quota):
+        if n_val:
+            first = int(rng.integers(0, len(members[t]) - n_val + 1))
+            held.update(members[t][first:first + n_val])
+    return ([f for k, f in enumerate(frames) if k not in held],
+            [f for k, f in enumerate(frames) if k in held])
 
 
 class _Tracker:
-    """Progress, validation, early stopping and checkpoints along the optimisation."""
+    """Progress, validation, early stopping and checkpoints along the optimisation.
 
-    def __init__(self, template, val_set, weights, max_iter, patience, checkpoint,
-                 checkpoint_every, progress, max_time, start):
-        self.template, self.val_set, self.weights = template, val_set, weights
+    Early stopping compares a smoothed validation loss (exponential moving
+    average over about ``SMOOTHING`` iterations) with its best value: it stops
+    when that is ``patience`` iterations old, or a quarter of the iterations
+    the budget allows (whichever is more), so that a noisy split cannot end a
+    fit early in its budget. The model returned is the one of the lowest
+    (unsmoothed) validation loss.
+    """
+
+    SMOOTHING = 20
+    BUDGET_FRACTION = 0.25
+
+    def __init__(self, objective, val_set, max_iter, patience, checkpoint, checkpoint_every,
+                 progress, max_time, start):
+        self.objective, self.val_set = objective, val_set
+        self.template = objective.model
         self.max_iter, self.patience, self.max_time = max_iter, patience, max_time
         self.checkpoint, self.checkpoint_every = checkpoint, checkpoint_every
         self.progress = progress
         self.start = start
         self.iteration = 0
-        self.best = (np.inf, template.to_vector(), 0)
+        self.first_step = None
+        u0 = objective.start()
+        self.best = (np.inf, u0, 0)
+        self.smoothed = (np.inf, np.inf, 0)    # (current EMA, best EMA, its iteration)
         if val_set is not None:
-            self.val_pmap = ParameterMap(template)
-            self.val_ws = Workspace(val_set, template)
+            self.val_pmap = ParameterMap(self.template)
+            self.val_ws = Workspace(val_set, self.template)
             # the starting model competes too: a resumed fit never ends worse than it began
-            self.best = (self.validation_loss(self.best[1])[0], self.best[1], 0)
+            self.best = (self.validation_loss(u0)[0], u0, 0)
 
-    def validation_loss(self, x):
+    def validation_loss(self, u):
         if self.val_set is None:
             return np.nan, (np.nan, np.nan)
-        loss, _ = loss_and_gradient(x, self.template, self.val_set, self.weights,
-                                    self.val_pmap, self.val_ws)
-        return loss, _rmse(self.val_ws, self.val_set)
+        loss = self.objective.loss_on(self.val_set, u, self.val_pmap, self.val_ws)
+        return loss, rmse(self.val_ws, self.val_set)
 
-    def __call__(self, x, loss, train_rmse):
+    def budget(self, elapsed):
+        """Iterations the limits allow, projected from the pace so far."""
+        if not self.max_time or self.first_step is None or self.iteration < 2:
+            return self.max_iter
+        pace = (elapsed - self.first_step) / (self.iteration - 1)
+        projected = self.iteration + (self.max_time - elapsed) / max(pace, 1e-9)
+        return min(self.max_iter, projected)
+
+    def __call__(self, u, loss, train_rmse):
         self.iteration += 1
-        val_loss, val_rmse = self.validation_loss(x)
+        elapsed = time.perf_counter() - self.start
+        if self.first_step is None:
+            self.first_step = elapsed
+        val_loss, val_rmse = self.validation_loss(u)
         score = val_loss if self.val_set is not None else loss
         if score < self.best[0]:
-            self.best = (score, np.array(x), self.iteration)
-        elapsed = time.perf_counter() - self.start
+            self.best = (score, np.array(u), self.iteration)
+        ema = score if not np.isfinite(self.smoothed[0]) else (
+            self.smoothed[0] + (score - self.smoothed[0]) / self.SMOOTHING)
+        self.smoothed = ((ema, ema, self.iteration) if ema < self.smoothed[1]
+                         else (ema,) + self.smoothed[1:])
         eta = elapsed / self.iteration * (self.max_iter - self.iteration)
         if self.max_time:
             eta = min(eta, self.max_time - elapsed)
@@ -110,16 +147,17 @@ class _Tracker:
                           f"  {elapsed:7.1f}s  ETA {max(eta, 0):7.1f}s")
         if self.checkpoint and self.iteration % self.checkpoint_every == 0:
             self.write_checkpoint()
-        if self.iteration - self.best[2] >= self.patience:
-            raise _Stop("early stop: no better validation loss in "
-                        f"{self.patience} iterations")
+        patience = max(self.patience, self.BUDGET_FRACTION * self.budget(elapsed))
+        if self.iteration - self.smoothed[2] >= patience:
+            raise _Stop(f"early stop: no better smoothed validation loss in {patience:.0f} "
+                        "iterations")
         if self.max_time and elapsed >= self.max_time:
             raise _Stop(f"time limit of {self.max_time:g} s reached")
         if self.iteration >= self.max_iter:
             raise _Stop(f"{self.max_iter} iterations done")
 
     def best_model(self):
-        return self.template.from_vector(self.best[1])
+        return self.template.from_vector(self.objective.model_vector(self.best[1]))
 
     def write_checkpoint(self):
         meta = dict(self.template.metadata, checkpoint=dict(
@@ -210,18 +248,20 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
         model = model.from_vector(reparam.full(reparam.start()))
     data = pack_frames(fit_frames, model.species, model.cutoff)
     val_set = pack_frames(val_frames, model.species, model.cutoff) if val_frames else None
-    say(f"fitting {reparam.n} parameters on {len(fit_frames)} structures "
-        f"({len(data.species_n)} atoms), validating on {len(val_frames)}; "
-        f"cutoff {model.cutoff:g} Å, method {method}")
-    tracker = _Tracker(model, val_set, weights, max_iter, patience, checkpoint,
-                       checkpoint_every, say, max_time, started)
-    stopped = _optimise(method, model, reparam, data, weights, tracker, seed)
+    objective = Objective(model, reparam, data, weights)
+    say(f"fitting {reparam.n} parameters and {objective.n_c} stress offsets on "
+        f"{len(fit_frames)} structures ({len(data.species_n)} atoms), validating on "
+        f"{len(val_frames)}; cutoff {model.cutoff:g} Å, method {method}")
+    tracker = _Tracker(objective, val_set, max_iter, patience, checkpoint, checkpoint_every, say,
+                       max_time, started)
+    stopped = _optimise(method, objective, tracker, seed)
     seconds = time.perf_counter() - started
     best = tracker.best_model()
     say(f"stopped after {tracker.iteration} iterations, {seconds:.1f} s: {stopped}; best "
         f"iteration {tracker.best[2]}")
     report = dict(iterations=tracker.iteration, seconds=seconds, stopped=stopped,
-                  best_iteration=tracker.best[2], best_loss=float(tracker.best[0]))
+                  best_iteration=tracker.best[2], best_loss=float(tracker.best[0]),
+                  stress_offsets_GPa=objective.stress_offsets(tracker.best[1]))
     for name, frames in (("train", fit_frames), ("validation", val_frames),
                          ("test", test_frames)):
         if frames:
@@ -234,13 +274,13 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
     return _with_fit_metadata(best, settings, report), report
 
 
-def _optimise(method, model, reparam, data, weights, tracker, seed):
+def _optimise(method, objective, tracker, seed):
     """Run the optimiser until it converges or the tracker stops it; returns why it stopped."""
     try:
         if method == "lbfgs":
-            return _run_lbfgs(model, reparam, data, weights, tracker, seed=seed)
+            return _run_lbfgs(objective, tracker, seed=seed)
         if method == "lsq":
-            return _run_lsq(model, reparam, data, weights, tracker)
+            return _run_lsq(objective, tracker)
         raise ValueError(f"unknown method {method!r}; expected 'lbfgs' or 'lsq'")
     except _Stop as stop:
         return str(stop)
@@ -254,76 +294,66 @@ def _with_fit_metadata(model, settings, report):
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **settings,
         **{k: report[k] for k in ("iterations", "seconds", "stopped", "best_iteration",
-                                  "best_loss")},
+                                  "best_loss", "stress_offsets_GPa")},
         errors={k: report[k] for k in ("train", "validation", "test") if k in report})
     meta = dict(model.metadata, fit=fit_meta)
     meta.pop("checkpoint", None)
     return dataclasses.replace(model, metadata=meta)
 
 
-def _run_lbfgs(model, reparam, data, weights, tracker, rescale_every=200, seed=0):
+def _run_lbfgs(objective, tracker, rescale_every=200, seed=0):
     """L-BFGS-B on diagonally preconditioned parameters, restarted with fresh scales.
 
     The parameters span many orders of magnitude in their effect on the
     residuals (spline knots of a filter against weights of a hidden layer),
     which makes plain L-BFGS crawl. It runs on ``y`` with
-    ``z = z_start + scale * y`` (z: the fitted parameters of ``reparam``) and
-    ``scale = 1/sqrt(diag(J^T J))``, the Gauss-Newton diagonal
+    ``u = u_start + scale * y`` (u: :class:`~snnp_calc.fitting.objective.Objective`'s
+    vector) and ``scale = 1/sqrt(diag(J^T J))``, the Gauss-Newton diagonal
     (:func:`snnp_calc.fitting.loss.gauss_newton_diagonal`), i.e. Jacobi
     preconditioning; every ``rescale_every`` iterations the scales are
     re-estimated at the current point and L-BFGS restarts from there. On Mo
     (s-nnp preset) this reached in 1000 iterations a loss 40 % below that of
     1100 unpreconditioned ones, and halved the test force error.
     """
-    pmap, ws = ParameterMap(model), Workspace(data, model)
     last = {}
-    z = reparam.start()
+    u = objective.start()
+    lower, upper = objective.bounds()
     for restart in itertools.count():
-        diag = gauss_newton_diagonal(reparam.full(z), model, data, weights,
-                                     seed=seed + restart, reduce=reparam.reduce)
+        diag = objective.gauss_newton_diagonal(u, seed + restart)
         positive = diag[diag > 0]
         # parameters without effect yet (units behind zero weights) get a typical scale
         floor = 1e-3 * np.median(positive) if len(positive) else 1.0
         scale = 1.0 / np.sqrt(diag + floor)
-        z_start = z
+        u_start = u
 
         def fun(y):
-            loss, grad = loss_and_gradient(reparam.full(z_start + scale * y), model, data,
-                                           weights, pmap, ws)
-            last.update(loss=loss, rmse=_rmse(ws, data))
-            return loss, reparam.reduce(grad) * scale
+            loss, grad = objective(u_start + scale * y)
+            last.update(loss=loss, rmse=objective.last_rmse)
+            return loss, grad * scale
 
         def callback(intermediate_result):
-            tracker(reparam.full(z_start + scale * intermediate_result.x), last["loss"],
-                    last["rmse"])
+            tracker(u_start + scale * intermediate_result.x, last["loss"], last["rmse"])
 
-        bounds = list(zip((reparam.lower - z_start) / scale, (reparam.upper - z_start) / scale))
-        result = minimize(fun, np.zeros_like(z), jac=True, method="L-BFGS-B", callback=callback,
+        bounds = list(zip((lower - u_start) / scale, (upper - u_start) / scale))
+        result = minimize(fun, np.zeros_like(u), jac=True, method="L-BFGS-B", callback=callback,
                           bounds=bounds, options=dict(maxiter=rescale_every, maxcor=30,
                                                       ftol=0.0, gtol=1e-12,
                                                       maxfun=10 * rescale_every + 100))
-        z = z_start + scale * result.x
+        u = u_start + scale * result.x
         if result.nit <= 1:
             # converged: no progress even right after a restart
             return str(result.message)
 
 
-def _run_lsq(model, reparam, data, weights, tracker):
+def _run_lsq(objective, tracker):
     """``scipy.optimize.least_squares`` (trust region) with the exact Jacobian."""
-    pmap, ws = ParameterMap(model), Workspace(data, model)
-    T = reparam.matrix()
+    def jac(u):
+        r, J = objective.residuals_and_jacobian(u)
+        tracker(u, float(r @ r), objective.last_rmse)
+        return J
 
-    def fun(z):
-        return residuals(reparam.full(z), model, data, weights, pmap, ws)
-
-    def jac(z):
-        x = reparam.full(z)
-        r, J = residuals_and_jacobian(x, model, data, weights)
-        tracker(x, float(r @ r), _rmse(ws, data))
-        return J @ T
-
-    result = least_squares(fun, reparam.start(), jac=jac, method="trf", x_scale="jac",
-                           bounds=(reparam.lower, reparam.upper),
+    result = least_squares(objective.residuals, objective.start(), jac=jac, method="trf",
+                           x_scale="jac", bounds=objective.bounds(),
                            max_nfev=10 * tracker.max_iter + 10, xtol=1e-15, ftol=1e-15,
                            gtol=1e-15)
     return str(result.message)

@@ -5,12 +5,11 @@ On a packed :class:`~snnp_calc.fitting.training_set.TrainingSet`,
 free parameters ``vector`` of a model (``Model.to_vector`` order),
 
     L = wE Σ_s c_s ((E_s − Ê_s)/N_s)² / n_E + wF Σ_s c_s Σ_i |F_i − F̂_i|² / n_F
-      + wS Σ_s c_s |σ_s − σ̂_s|² / n_S + λ_smooth Σ (second differences of knot values)²
-      + λ_2 |W|²
+      + wS Σ_s c_s |σ_s − σ̂_s|² / n_S + R(x)
 
 (DESIGN.md §5; ``c_s`` per-``config_type`` weights, n_E structures, n_F
-force components, n_S stress components, σ in GPa, W the readout's weight
-matrices) and its gradient, exactly: the kernels of
+force components, n_S stress components, σ in GPa, R the curvature and
+weight penalty of :mod:`snnp_calc.fitting.regularisation`) and its gradient, exactly: the kernels of
 :mod:`snnp_calc.kernels.gradient` return it in local spline coordinates, which
 :class:`ParameterMap` maps to the spline parameters.
 """
@@ -26,6 +25,7 @@ from ..kernels.readout import mlp_tangent_adjoint
 from ..kernels.spline import basis_add
 from ..model.model import MLPReadout
 from ..model.splines import second_derivatives
+from .regularisation import Regularisation
 from .training_set import has_stress
 
 N_CHUNKS = 64
@@ -52,8 +52,9 @@ class LossWeights:
     energy: float = 3.0
     forces: float = 0.01
     stress: float = 1e-6
-    smooth: float = 1e-6
+    smooth: float = 1e-9
     l2: float = 0.0
+    stress_offsets: bool = True
     config_types: dict = field(default_factory=dict)
 
 
@@ -87,6 +88,15 @@ class ParameterMap:
         self.slots = GradientSlots(np.array(q_off, np.int64), w_base, e0_base, e0_base + S)
         self.n_grad = e0_base + 2 * S
         self.mlp = isinstance(model.readout, MLPReadout)
+        self._model = model
+        self._penalties = {}
+
+    def regularisation(self, weights):
+        """The :class:`~snnp_calc.fitting.regularisation.Regularisation` of this layout (cached)."""
+        key = (weights.smooth, weights.l2)
+        if key not in self._penalties:
+            self._penalties[key] = Regularisation(self._model, *key)
+        return self._penalties[key]
 
     def to_parameters(self, model, grad):
         """Map a kernel gradient (local slots, weights, e0, N(0) counts) to ``to_vector`` order."""
@@ -116,30 +126,6 @@ class ParameterMap:
             parts.append(grad[slots.w_base:slots.e0_base])
         parts.append(grad[slots.e0_base:slots.c0_base])
         return np.concatenate(parts)
-
-
-def _regularisation(model, weights):
-    """λ_smooth Σ (Δ² y)² over filter splines plus λ_2 |W|², and its gradient."""
-    value = 0.0
-    parts = []
-    for s in model.splines:
-        gp = np.zeros(s.n_knots + 2)
-        if s.n_knots >= 3 and weights.smooth > 0:
-            d2 = s.y[2:] - 2 * s.y[1:-1] + s.y[:-2]
-            value += weights.smooth * (d2 ** 2).sum()
-            g = 2 * weights.smooth * d2
-            gp[2:s.n_knots] += g
-            gp[1:s.n_knots - 1] -= 2 * g
-            gp[:s.n_knots - 2] += g
-        parts.append(gp[~s.fixed])
-    if isinstance(model.readout, MLPReadout):
-        for layers in model.readout.weights:
-            for k, w in enumerate(layers):
-                is_matrix = k % 2 == 0
-                value += weights.l2 * (w ** 2).sum() if is_matrix else 0.0
-                parts.append((2 * weights.l2 * w if is_matrix else np.zeros_like(w)).reshape(-1))
-    parts.append(np.zeros(model.n_species))
-    return value, np.concatenate(parts)
 
 
 def frame_weights(frames, weights):
@@ -209,7 +195,7 @@ def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None
     gradient.loss_and_gradient(n_chunks, data.loss_data(*structure_weights(data, weights)),
                                model.kernel_model, ws.atoms, pmap.slots, ws.loss, grad_cq)
     grad = pmap.to_parameters(model, grad_cq.sum(axis=0))
-    reg_value, reg_grad = _regularisation(model, weights)
+    reg_value, reg_grad = pmap.regularisation(weights).value_and_gradient(vector)
     return float(ws.loss.loss_s.sum() + reg_value), grad + reg_grad
 
 

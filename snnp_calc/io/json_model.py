@@ -1,4 +1,4 @@
-"""The project's JSON model file (format "snnp", version 1; DESIGN.md §4).
+"""The project's JSON model file (format "snnp", version 2; DESIGN.md §4).
 
 Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
 (0,0), (0,1), ..., (0,S-1), (1,1), ...; K = K_rho + K_t filters)::
@@ -15,12 +15,14 @@ Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
                  "weights": [S x [{"W": [[out x in]], "b": [out]} per layer]]}
               | {"kind": "spline", "U": [S splines]},
      "e0": [S floats, eV],
+     "core": null | {"kind": "zbl", "r_inner": float, "r_outer": float},
      "metadata": {free-form}}
 
     spline = {"x0": float, "x1": float, "n_knots": M, "y": [M floats],
               "d0": float, "dN": float, "fixed": [sorted indices in 0..M+1]}
 
-Floats are written with ``repr`` (shortest string that reads back to the
+Version 1 is version 2 without the ``core`` key (no core repulsion); the
+reader takes both and the writer writes version 2. Floats are written with ``repr`` (shortest string that reads back to the
 same float64), every numeric vector on one line and a matrix one row per line.
 The reader is strict: it fills in nothing and raises
 :class:`~snnp_calc.errors.ModelFileError` naming the file and the key path
@@ -31,15 +33,18 @@ from ase.data import atomic_numbers
 
 from ..errors import ModelFileError
 from ..kernels.layout import ACTIVATIONS
+from ..model.core import ZBLCore
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.splines import Spline
 from .json_document import Reader, dumps_document, key_path, parse, read_text, type_name
 
 FORMAT = "snnp"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)
 UNITS = {"energy": "eV", "length": "Angstrom"}
 TOP_KEYS = ("format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
-            "e0", "metadata")
+            "e0", "core", "metadata")
+CORE_KEYS = ("kind", "r_inner", "r_outer")
 SPLINE_KEYS = ("x0", "x1", "n_knots", "y", "d0", "dN", "fixed")
 
 
@@ -65,7 +70,10 @@ def to_dict(model):
             "filters": {name: [[_spline_dict(s) for s in row] for row in rows]
                         for name, rows in (("rho", model.rho), ("f", model.f), ("g", model.g))},
             "pair": [_spline_dict(s) for s in model.phi] if model.phi else None,
-            "readout": readout, "e0": model.e0.tolist(), "metadata": dict(model.metadata)}
+            "readout": readout, "e0": model.e0.tolist(),
+            "core": (None if model.core is None else
+                     {"kind": "zbl", "r_inner": model.core.r_inner, "r_outer": model.core.r_outer}),
+            "metadata": dict(model.metadata)}
 
 
 def dumps(model):
@@ -180,6 +188,20 @@ def _read_readout(r, value, S, k_rho, k_t):
         raise ModelFileError(f"{r.source}: readout: {err}") from err
 
 
+def _read_core(r, value):
+    """The core repulsion: None, or a :class:`~snnp_calc.model.core.ZBLCore`."""
+    if value is None:
+        return None
+    value = r.obj(value, "core", CORE_KEYS)
+    if r.string(value["kind"], "core.kind") != "zbl":
+        r.fail("core.kind", f"unknown core {value['kind']!r}; expected 'zbl'")
+    inner, outer = (r.number(value[k], f"core.{k}") for k in ("r_inner", "r_outer"))
+    try:
+        return ZBLCore(inner, outer)
+    except ValueError as err:
+        raise ModelFileError(f"{r.source}: core: {err}") from err
+
+
 def from_dict(d, source="<dict>"):
     """Build a :class:`~snnp_calc.model.model.Model` from a parsed document.
 
@@ -210,9 +232,11 @@ def from_dict(d, source="<dict>"):
             r.fail(key, "missing key")
     if d["format"] != FORMAT:
         r.fail("format", f"unknown format {d['format']!r}; expected {FORMAT!r}")
-    if r.integer(d["version"], "version") != VERSION:
-        r.fail("version", f"unsupported version {d['version']}; this reader supports {VERSION}")
-    r.obj(d, "", TOP_KEYS)
+    version = r.integer(d["version"], "version")
+    if version not in VERSIONS:
+        r.fail("version", f"unsupported version {version}; this reader supports "
+               f"{', '.join(map(str, VERSIONS))}")
+    r.obj(d, "", TOP_KEYS if version == 2 else tuple(k for k in TOP_KEYS if k != "core"))
     units = r.obj(d["units"], "units", tuple(UNITS))
     for key, unit in UNITS.items():
         if units[key] != unit:
@@ -227,9 +251,10 @@ def from_dict(d, source="<dict>"):
     readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]))
     e0 = r.vector(d["e0"], "e0", S)
     metadata = r.obj(d["metadata"], "metadata")
+    core = _read_core(r, d.get("core"))
     try:
         model = Model(species, filters["rho"], filters["f"], filters["g"], phi, readout, e0,
-                      metadata)
+                      metadata, core)
     except ValueError as err:
         raise ModelFileError(f"{source}: {err}") from err
     if model.cutoff != cutoff:

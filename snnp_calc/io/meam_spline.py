@@ -267,6 +267,9 @@ def _check_expressible(model):
             f"K_t = {len(model.f)}; write it as JSON instead")
     if not model.phi:
         raise ValueError("meam/spline needs a pair term phi; this model has none")
+    if model.core is not None:
+        raise ValueError("meam/spline has no core repulsion, but this model has a ZBL core; "
+                         "write it as JSON instead")
     nonzero = [f"{s} ({e!r} eV)" for s, e in zip(model.species, model.e0) if e != 0.0]
     if nonzero:
         raise ValueError("meam/spline has no per-species reference energy, but e0 is nonzero "

@@ -1,7 +1,7 @@
 """Energy, per-atom energies, forces and virials of s-NNP configurations, in one pass.
 
 The model (DESIGN.md §2; Vita & Trinkle, arXiv:2310.02904, eqs. 1-4):
-``E_i = R_a(G_i) + e0_a + 1/2 sum_j phi(r_ij)``, with
+``E_i = R_a(G_i) + e0_a + 1/2 sum_j [phi(r_ij) + E_core(r_ij)]``, with
 ``G_ik = sum_j rho_k(r_ij)`` and
 ``G_i,K_rho+k = sum_{j<l} f_k(r_ij) f_k(r_il) g_k(cos theta_jil)``.
 
@@ -16,6 +16,7 @@ an atom come from one walk, :func:`triplets`.
 import numpy as np
 from numba import njit, prange
 
+from .core import zbl_switched
 from .layout import AtomScratch, Neighbours, TripletScratch, table_of
 from .readout import readout_eval
 from .spline import spline_eval
@@ -65,6 +66,7 @@ def atom_terms(i, nb, km, ws, tr):
     S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
     P = S * (S + 1) // 2
     base_f, base_g, base_phi, has_phi = km.base_f, km.base_g, km.base_phi, km.has_phi
+    core_r_out = km.core_r_out
     table = table_of(km)
     j_p, D_pc, species_n = nb.j_p, nb.D_pc, nb.species_n
     r_p, u_pc, f_pk, df_pk, drho_pr, dphi_p, dE_pc = (ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk,
@@ -93,6 +95,10 @@ def atom_terms(i, nb, km, ws, tr):
             # each unordered pair appears twice in the full list
             e_pair += 0.5 * v
             dphi_p[p] = 0.5 * d
+        if r < core_r_out:
+            v, d = zbl_switched(km.z_e[a], km.z_e[b], r, km.core_r_in, core_r_out)
+            e_pair += 0.5 * v
+            dphi_p[p] += 0.5 * d
     n_t = triplets(ws, p0, p1, km.triplet_range, tr) if K_t > 0 else 0
     for t in range(n_t):
         jj, ll = legs_t2[t, 0], legs_t2[t, 1]

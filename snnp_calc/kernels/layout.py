@@ -97,6 +97,11 @@ class KernelModel(NamedTuple):
         Reference energies, eV.
     R0_e : ndarray, shape (S,)
         The readout's raw value at G = 0, eV, subtracted so that R_a(0) = 0.
+    core_r_in, core_r_out : float
+        Å, where the ZBL core (:mod:`snnp_calc.kernels.core`) starts to switch off and
+        ends; ``core_r_out = 0`` for a model without core.
+    z_e : ndarray, shape (S,)
+        Atomic numbers of the species (float), for the core.
     """
 
     n_species: int
@@ -121,6 +126,9 @@ class KernelModel(NamedTuple):
     xscale_ef: np.ndarray
     e0_e: np.ndarray
     R0_e: np.ndarray
+    core_r_in: float
+    core_r_out: float
+    z_e: np.ndarray
 
 
 @njit(cache=True)

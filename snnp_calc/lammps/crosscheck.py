@@ -159,8 +159,10 @@ def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=
     atoms : ase.Atoms
     pair_style : str
         Everything after ``pair_style``, e.g. ``"meam/spline"``.
-    pair_coeff : str or os.PathLike
+    pair_coeff : str or os.PathLike or None
         The potential file; LAMMPS reads ``pair_coeff * * {pair_coeff} {species...}``.
+        None for a style whose coefficients ``extra_commands`` give
+        (``pair_coeff 1 2 ...`` lines).
     species_order : sequence of str
         One LAMMPS atom type per element, in type order. ``meam/spline`` wants
         one type per element of the file, also for elements absent from ``atoms``.
@@ -202,7 +204,8 @@ def compute_lammps(atoms, pair_style, pair_coeff, species_order, extra_commands=
         _create_atoms(lmp, atoms, species_order, lo_c, L_cc, Q_cc)
         lmp.commands_list([*setup_commands,
                            f"pair_style {pair_style}",
-                           f'pair_coeff * * "{pair_coeff}" {" ".join(species_order)}',
+                           *([] if pair_coeff is None else
+                             [f'pair_coeff * * "{pair_coeff}" {" ".join(species_order)}']),
                            *extra_commands,
                            "neighbor 1.0 bin",
                            "compute pe_n all pe/atom",

@@ -9,7 +9,8 @@ pairs (DESIGN.md §2):
   neighbour species (index :func:`pair_index`);
 - ``phi[ab]``: the optional pair term (empty tuple when absent);
 - ``readout``: :class:`MLPReadout` or :class:`SplineReadout` (s-MEAM);
-- ``e0[a]``: reference energy per species (eV).
+- ``e0[a]``: reference energy per species (eV);
+- ``core``: an optional :class:`~snnp_calc.model.core.ZBLCore` (no fitted parameters).
 
 ``to_vector`` / ``from_vector`` map the free parameters (spline parameters not
 marked fixed, all readout weights, e0) to one flat float64 vector, in the
@@ -24,6 +25,7 @@ from ase.data import atomic_numbers, chemical_symbols
 from ..kernels.energy import pair_index
 from ..kernels.layout import ACTIVATIONS, READOUT_MLP, READOUT_SPLINE, KernelModel
 from ..kernels.readout import readout_zero
+from .core import ZBLCore
 from .splines import Spline, pack
 
 
@@ -119,6 +121,7 @@ class Model:
     readout: object
     e0: np.ndarray
     metadata: dict = field(default_factory=dict)
+    core: object = None
 
     def __post_init__(self):
         species = tuple(self.species)
@@ -160,6 +163,14 @@ class Model:
         e0 = _frozen(self.e0).reshape(-1)
         if e0.shape != (S,) or not np.all(np.isfinite(e0)):
             raise ValueError(f"e0 must hold {S} finite energies, got {self.e0}")
+        if self.core is not None:
+            if not isinstance(self.core, ZBLCore):
+                raise TypeError(f"core must be a ZBLCore or None, got {type(self.core).__name__}")
+            # beyond the cutoff the neighbour list has no pairs: the core must end before
+            r_c = max(s.x1 for s in [s for row in rho + f for s in row] + list(phi))
+            if self.core.r_outer > r_c:
+                raise ValueError(f"the core ends at {self.core.r_outer} Å, beyond the cutoff "
+                                 f"{r_c} Å")
         for name, value in (("species", species), ("rho", rho), ("f", f), ("g", g),
                             ("phi", phi), ("e0", e0), ("metadata", dict(self.metadata))):
             object.__setattr__(self, name, value)
@@ -241,10 +252,12 @@ class Model:
         base_f = K_r * S
         base_g = base_f + K_t * S
         base_phi = base_g + K_t * P
+        core = self.core
         km = KernelModel(S, K_r, K_t, int(bool(self.phi)), kind, act, base_f, base_g, base_phi,
                          base_phi + int(bool(self.phi)) * P, self.triplet_range,
                          *pack(self.splines), sizes, w_ew, xoff, xscale, np.array(self.e0),
-                         np.zeros(S))
+                         np.zeros(S), core.r_inner if core else 0.0, core.r_outer if core else 0.0,
+                         np.array([float(atomic_numbers[s]) for s in self.species]))
         # built with R0_e = 0, whose readout is the raw one that R0_e then shifts
         return km._replace(R0_e=readout_zero(km))
 
@@ -302,13 +315,15 @@ class Model:
             weights = [[take(w.size).reshape(w.shape) for w in layers] for layers in ro.weights]
             ro = MLPReadout(ro.activation, ro.hidden, weights, ro.offset, ro.scale)
         e0 = take(self.n_species)
-        return Model(self.species, rho, f, g, phi, ro, e0, self.metadata)
+        return Model(self.species, rho, f, g, phi, ro, e0, self.metadata, self.core)
 
     def equals(self, other):
         """True if ``other`` describes the same model with bit-identical numbers."""
         if not isinstance(other, Model) or self.species != other.species:
             return False
         if self.readout_kind != other.readout_kind or self.metadata != other.metadata:
+            return False
+        if self.core != other.core:
             return False
         mine, theirs = self.splines, other.splines
         if len(mine) != len(theirs) or not all(a.equals(b) for a, b in zip(mine, theirs)):
@@ -355,4 +370,4 @@ def select_species(model, species):
     else:
         ro = MLPReadout(ro.activation, ro.hidden, [ro.weights[a] for a in old],
                         ro.offset[old], ro.scale[old])
-    return Model(species, rho, f, g, phi, ro, model.e0[old], model.metadata)
+    return Model(species, rho, f, g, phi, ro, model.e0[old], model.metadata, model.core)

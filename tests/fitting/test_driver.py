@@ -4,7 +4,7 @@ import pytest
 
 from snnp_calc import fit, read_model, write_model
 from snnp_calc.dataset import Frame, read_frames
-from snnp_calc.fitting.driver import split_frames
+from snnp_calc.fitting.driver import _Stop, _Tracker, split_frames
 from snnp_calc.fitting.loss import LossWeights
 from snnp_calc.metrics import predict
 from snnp_calc.model.initial import initial_model
@@ -127,3 +127,56 @@ def test_training_stress_sign(zuo_dir):
     volume = np.array([f.atoms.get_volume() / len(f.atoms) for f in frames])
     trace = np.array([f.stress[:3].sum() for f in frames])
     assert trace[np.argmin(volume)] < 0 < trace[np.argmax(volume)]
+
+
+def test_validation_split_holds_out_one_block_per_config_type(truth):
+    frames = labelled_frames(truth, n=20)
+    for seed in (0, 1, 2):
+        train, val = split_frames(frames, 0.2, seed)
+        assert len(val) == 4 and len(train) + len(val) == 20
+        assert split_frames(frames, 0.2, seed) == (train, val)
+        for config_type in ("bulk", "strained"):
+            members = [f for f in frames if f.config_type == config_type]
+            held = [k for k, f in enumerate(members) if f in val]
+            assert held == list(range(held[0], held[0] + len(held))), held
+    starts = {tuple(frames.index(f) for f in split_frames(frames, 0.2, s)[1]) for s in range(6)}
+    assert len(starts) > 1
+
+
+class _Stub:
+    """An objective whose only use here is its starting vector and model."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def start(self):
+        return self.model.to_vector()
+
+    def model_vector(self, u):
+        return u
+
+
+def test_early_stopping_waits_for_a_quarter_of_the_budget(truth):
+    """A loss that only rises: the tracker stops 25 iterations (a quarter of 100) after the best."""
+    tracker = _Tracker(_Stub(truth), None, max_iter=100, patience=1, checkpoint=None,
+                       checkpoint_every=10, progress=None, max_time=None, start=0.0)
+    u = truth.to_vector()
+    with pytest.raises(_Stop, match="early stop"):
+        for k in range(100):
+            tracker(u, 1.0 + k, (0.0, 0.0))
+    assert tracker.iteration == 26 and tracker.best[2] == 1
+
+
+def test_early_stopping_looks_at_the_smoothed_loss(truth):
+    """A noisy loss around a slowly falling trend does not stop the fit at a lucky dip."""
+    tracker = _Tracker(_Stub(truth), None, max_iter=200, patience=50, checkpoint=None,
+                       checkpoint_every=10, progress=None, max_time=None, start=0.0)
+    rng = np.random.default_rng(0)
+    u = truth.to_vector()
+    losses = 10.0 - 0.01 * np.arange(200) + rng.normal(0, 0.5, 200)
+    # unsmoothed, the best loss would be older than the patience of 50 at some point
+    best_age = np.arange(200) - np.array([np.argmin(losses[:k + 1]) for k in range(200)])
+    assert best_age.max() >= 50
+    with pytest.raises(_Stop, match="200 iterations done"):
+        for loss in losses:
+            tracker(u, loss, (0.0, 0.0))

@@ -13,23 +13,22 @@
 The plugin is compiled once per session (``tests/lammps/conftest.py``).
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
+from ase import Atoms
 from ase.build import bulk
 from ase.io import write
 from ase.md.verlet import VelocityVerlet
 from ase.units import fs, kB
 
 from snnp_calc import SNNP, Model, read_model, write_model
+from snnp_calc.evaluate import evaluate
 from snnp_calc.io.meam_spline import read_meam_spline
 from snnp_calc.lammps.crosscheck import compute_lammps, lammps_frame
+from snnp_calc.model.core import ZBLCore
 from snnp_calc.model.initial import initial_model
-
-# --- s-MEAM: pair_style snnp equals meam/spline ---------------------------------------------
-# How a many-body virial is split among atoms is a choice: meam/spline gives triplet
-# terms to the three atoms its own way, snnp_calc splits every pair term half and half.
-# Per-atom virials are compared with SNNP; against meam/spline only their sum.
-MEAM_KEYS = ("energies", "forces", "virial")
 from tests.lammps.conftest import (
     ACTIVATIONS,
     POTENTIALS,
@@ -42,6 +41,7 @@ from tests.lammps.conftest import (
     compare_with_reference,
     dump_frames,
     lammps_rel,
+    lammps_virial,
     mixed,
     mlp_model,
     new_lammps,
@@ -51,6 +51,12 @@ from tests.lammps.conftest import (
     sheared,
     thermo_rows,
 )
+
+# --- s-MEAM: pair_style snnp equals meam/spline ---------------------------------------------
+# How a many-body virial is split among atoms is a choice: meam/spline gives triplet
+# terms to the three atoms its own way, snnp_calc splits every pair term half and half.
+# Per-atom virials are compared with SNNP; against meam/spline only their sum.
+MEAM_KEYS = ("energies", "forces", "virial")
 
 
 @pytest.mark.parametrize("kind", sorted(STRUCTURES))
@@ -291,3 +297,36 @@ def test_nve_conserves_energy_like_ase(plugin):
     assert drift_lmp < 1.5 * drift_ase + 1e-6, (drift_lmp, drift_ase)
 
 
+
+
+# --- core repulsion ---------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["cubic", "small"])
+def test_core_equals_calculator(plugin, tmp_path, kind):
+    """A ZBL core reaching the first neighbours of a compressed cell: plugin equals ASE."""
+    model = dataclasses.replace(mlp_model("softplus", 3), core=ZBLCore(1.8, 2.6))
+    atoms = STRUCTURES[kind]()
+    atoms.set_cell(atoms.cell.array * 0.85, scale_atoms=True)
+    path = tmp_path / "core.json"
+    write_model(model, path)
+    ours = evaluate(model, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+    assert (ours["energy"] - evaluate(dataclasses.replace(model, core=None), atoms.numbers,
+                                      atoms.positions, atoms.cell.array, atoms.pbc)["energy"]) > 1.0
+    theirs = run_snnp(plugin, atoms, path, ["Mo", "Ni"])
+    assert lammps_rel(ours["energy"], theirs["energy"]) <= RTOL
+    assert_parity(ours["forces"], theirs["forces"], "forces")
+    assert_parity(lammps_virial(ours["virial"]), theirs["virial"], "virial")
+
+
+def test_core_below_inner_equals_lammps_zbl(need_lammps):
+    """Below r_inner the core is pure ZBL: the forces of LAMMPS pair_style zbl, independently."""
+    model = dataclasses.replace(initial_model(["Mo", "Ni"], 4.6, r_min=2.0, n_rho=1,
+                                              n_triplet=1, hidden=(), pair=False),
+                                core=ZBLCore(1.9, 2.0))
+    zero = model.from_vector(np.zeros(len(model.to_vector())))
+    for r in (0.6, 1.0, 1.5):
+        atoms = Atoms("MoNi", positions=[[5.0, 5.0, 5.0], [5.0 + r, 5.0, 5.0]], cell=[12.0] * 3,
+                      pbc=False)
+        ours = evaluate(zero, atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc)
+        theirs = compute_lammps(atoms, "zbl 1.8 1.85", None, ["Mo", "Ni"], extra_commands=[
+            "pair_coeff 1 1 42 42", "pair_coeff 1 2 42 28", "pair_coeff 2 2 28 28"])
+        assert_parity(ours["forces"], theirs["forces"], f"forces at {r} Å")

@@ -53,13 +53,21 @@ def broken(tmp_path, model_file, edit):
     (lambda t: t.replace('"e0"', '"e_zero"', 1), "e0: missing key"),
     (lambda t: t.replace('"n_knots": 10', '"n_knots": 11', 1),
      r"filters.rho\[0\]\[0\].y: expected 11 numbers, got 10"),
-    (lambda t: t.replace('"version": 1', '"version": 2', 1), "unsupported version 2"),
+    (lambda t: t.replace('"version": 2', '"version": 3', 1), "unsupported version 3"),
+    (lambda t: t.replace('"version": 2', '"version": 1', 1), "core: unknown key"),
+    (lambda t: t.replace('"core": null', '"core": {"kind": "zbl", "r_inner": 2.0, '
+                         '"r_outer": 1.0}', 1), "core: a ZBL core needs 0 < r_inner < r_outer"),
+    (lambda t: t.replace('"core": null', '"core": {"kind": "zbl", "r_inner": 2.0, '
+                         '"r_outer": 9.0}', 1), "core.r_outer: the core ends at 9"),
+    (lambda t: t.replace('"species": ["Mo", "Ni"]', '"species": ["Mo", "Xx"]', 1),
+     r"species\[1\]: unknown element symbol 'Xx'"),
     (lambda t: t.replace('"species": ["Mo", "Ni"]', '"species": ["Mo", 7]', 1),
      r"species\[1\]: expected an element symbol"),
     (lambda t: t.replace('"format": "snnp",', '"format": "snnp", "format": "snnp",', 1),
      "duplicate key 'format'"),
     (lambda t: t.replace('"cutoff": 4.6', '"cutoff": 4.7', 1), "cutoff: 4.7 does not equal"),
-], ids=["truncated", "missing-key", "wrong-shape", "version", "species-type", "duplicate",
+], ids=["truncated", "missing-key", "wrong-shape", "version", "core-in-version-1",
+        "core-inverted", "core-beyond-cutoff", "unknown-element", "species-type", "duplicate",
         "cutoff"])
 def test_bad_model_file(plugin, tmp_path, model_file, edit, message):
     path = broken(tmp_path, model_file, edit)

@@ -1,6 +1,6 @@
 /* s-NNP evaluation for the LAMMPS plugin (see snnp_model.h).
 
-   Every formula mirrors snnp_calc/kernels.py and snnp_calc/splines.py,
+   Every formula mirrors snnp_calc/kernels/ and snnp_calc/model/splines.py,
    including the order of floating-point operations where it is cheap to
    keep, so that the plugin agrees with the Python calculator to round-off. */
 
@@ -239,6 +239,35 @@ void Model::finalize()
   for (int a = 0; a < S; ++a) R0[a] = raw_readout(a, zero.data(), grad.data(), scratch.data());
 }
 
+double zbl_switched(double z_a, double z_b, double r, double r_in, double r_out, double &deriv)
+{
+  // Ziegler, Biersack and Littmark (1985) universal screening; constants of LAMMPS pair zbl
+  static const double c[4] = {0.18175, 0.50986, 0.28022, 0.02817};
+  static const double d[4] = {3.19980, 0.94229, 0.40290, 0.20162};
+  if (r >= r_out) {
+    deriv = 0.0;
+    return 0.0;
+  }
+  const double inv_a = (std::pow(z_a, 0.23) + std::pow(z_b, 0.23)) / 0.46850;
+  const double x = r * inv_a;
+  double phi = 0.0, dphi = 0.0;
+  for (int q = 0; q < 4; ++q) {
+    const double e = c[q] * std::exp(-d[q] * x);
+    phi += e;
+    dphi -= d[q] * inv_a * e;
+  }
+  const double k = 14.399645 * z_a * z_b;
+  const double energy = k * phi / r;
+  deriv = k * (dphi / r - phi / (r * r));
+  if (r <= r_in) return energy;
+  const double w = r_out - r_in;
+  const double t = (r - r_in) / w;
+  const double s = 1.0 - t * t * t * (10.0 - 15.0 * t + 6.0 * t * t);
+  const double ds = -30.0 * t * t * (1.0 - t) * (1.0 - t) / w;
+  deriv = deriv * s + energy * ds;
+  return energy * s;
+}
+
 /* kernels.atom_terms for one atom. Chain rule through the filters (Lenosky et
    al., MSMSE 8, 825 (2000)): with c = u_j . u_l, dc/dD_j = (u_l - c u_j) / r_j. */
 double Model::atom_energy(int a, AtomWork &w) const
@@ -275,6 +304,11 @@ double Model::atom_energy(int a, AtomWork &w) const
       // each unordered pair appears twice in the full list
       e_pair += 0.5 * phi[pair_index(a, b, S)].eval(r[p], d);
       dphi[p] = 0.5 * d;
+    }
+    if (r[p] < core_r_out) {
+      double d;
+      e_pair += 0.5 * zbl_switched(z[a], z[b], r[p], core_r_in, core_r_out, d);
+      dphi[p] += 0.5 * d;
     }
     if (K_t > 0 && r[p] < triplet_cutoff) {
       f_by_species[b].eval(r[p], fv + nt * K_t, dfv + nt * K_t);

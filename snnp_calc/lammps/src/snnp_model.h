@@ -184,6 +184,10 @@ class Model {
   std::vector<std::vector<double>> weights;    // [a]: per layer W (out x in, row-major), b
   std::vector<double> offset, scale;           // (S, K) input standardisation
   std::vector<double> e0;                      // (S) reference energies, eV
+  // ZBL core repulsion (kernels/core.py): pure below core_r_in, zero from core_r_out on;
+  // core_r_out = 0 without a core. z: (S) atomic numbers.
+  double core_r_in = 0.0, core_r_out = 0.0;
+  std::vector<double> z;
   std::vector<SplineGroup> rho_by_species, f_by_species;    // [b]: filters k of rho, f
   std::vector<SplineGroup> g_by_pair;                       // [pair_index(b, c)]: filters k of g
   double cutoff = 0.0;            // largest last knot of rho, f, phi
@@ -205,7 +209,14 @@ class Model {
   double raw_readout(int a, const double *G, double *dR, double *scratch) const;
 };
 
-// Parse a JSON model document (format "snnp", version 1; see snnp_calc/io_json.py).
+// ZBL energy of a pair at distance r (Angstrom), eV, switched off between r_in and r_out;
+// the derivative dE/dr goes to deriv. snnp_calc/kernels/core.py, operation for operation.
+double zbl_switched(double z_a, double z_b, double r, double r_in, double r_out, double &deriv);
+
+// Atomic number of an element symbol, 0 if it is none.
+int atomic_number(const std::string &symbol);
+
+// Parse a JSON model document (format "snnp", versions 1 and 2; see snnp_calc/io/json_model.py).
 // Throws ModelError naming the key path of anything missing or malformed.
 Model parse_model_json(const std::string &text);
 

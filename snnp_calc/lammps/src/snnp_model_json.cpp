@@ -224,7 +224,36 @@ namespace {
     }
   }
 
+  void read_core(const json &v, Model &model)
+  {
+    if (v.is_null()) return;
+    object(v, "core", {"kind", "r_inner", "r_outer"});
+    if (v["kind"] != "zbl") fail("core.kind", "unknown core " + v["kind"].dump() + "; expected \"zbl\"");
+    const double inner = number(v["r_inner"], "core.r_inner");
+    const double outer = number(v["r_outer"], "core.r_outer");
+    if (!(0.0 < inner && inner < outer))
+      fail("core", "a ZBL core needs 0 < r_inner < r_outer, got " + repr(inner) + " and " + repr(outer));
+    model.core_r_in = inner;
+    model.core_r_out = outer;
+  }
+
 }    // namespace
+
+int atomic_number(const std::string &symbol)
+{
+  static const char *symbols[] = {
+      "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl",
+      "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
+      "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
+      "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu",
+      "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt",
+      "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np",
+      "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs",
+      "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
+  for (int k = 0; k < static_cast<int>(sizeof(symbols) / sizeof(symbols[0])); ++k)
+    if (symbol == symbols[k]) return k + 1;
+  return 0;
+}
 
 Model parse_model_json(const std::string &text)
 {
@@ -253,10 +282,16 @@ Model parse_model_json(const std::string &text)
   for (const char *key : {"format", "version"})
     if (!doc.contains(key)) fail(key, "missing key");
   if (doc["format"] != "snnp") fail("format", "unknown format " + doc["format"].dump() + "; expected \"snnp\"");
-  if (integer(doc["version"], "version", INT_MIN, INT_MAX) != 1)
-    fail("version", "unsupported version " + doc["version"].dump() + "; this reader supports 1");
-  object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout", "e0",
-                   "metadata"});
+  const int version = integer(doc["version"], "version", INT_MIN, INT_MAX);
+  if (version != 1 && version != 2)
+    fail("version", "unsupported version " + doc["version"].dump() + "; this reader supports 1, 2");
+  // version 1 is version 2 without "core"
+  if (version == 2)
+    object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
+                     "e0", "core", "metadata"});
+  else
+    object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
+                     "e0", "metadata"});
   const json &units = object(doc["units"], "units", {"energy", "length"});
   if (units["energy"] != "eV") fail("units.energy", "unsupported unit " + units["energy"].dump() + "; expected \"eV\"");
   if (units["length"] != "Angstrom")
@@ -271,7 +306,9 @@ Model parse_model_json(const std::string &text)
     const std::string sym = species[i].get<std::string>();
     if (std::find(model.species.begin(), model.species.end(), sym) != model.species.end())
       fail(item("species", i), "duplicate species '" + sym + "'");
+    if (atomic_number(sym) == 0) fail(item("species", i), "unknown element symbol '" + sym + "'");
     model.species.push_back(sym);
+    model.z.push_back(atomic_number(sym));
   }
   model.S = static_cast<int>(model.species.size());
   model.P = model.S * (model.S + 1) / 2;
@@ -286,10 +323,14 @@ Model parse_model_json(const std::string &text)
     model.phi = spline_list(doc["pair"], "pair", model.P, "splines (one per unordered species pair)");
   read_readout(doc["readout"], model);
   model.e0 = vector(doc["e0"], "e0", model.S);
+  if (version == 2) read_core(doc["core"], model);
   if (!doc["metadata"].is_object()) fail("metadata", "expected an object, got " + type_name(doc["metadata"]));
   model.finalize();
   if (model.cutoff != cutoff)
     fail("cutoff", repr(cutoff) + " does not equal the largest last knot of the radial splines, " +
+         repr(model.cutoff));
+  if (model.core_r_out > model.cutoff)
+    fail("core.r_outer", "the core ends at " + repr(model.core_r_out) + " A, beyond the cutoff " +
          repr(model.cutoff));
   return model;
 }
