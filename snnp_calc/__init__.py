@@ -3,8 +3,8 @@
 Layers, bottom up (each imports only from those below it; ``tests/test_layers.py``
 checks this): :mod:`.errors` and :mod:`._files`; :mod:`.kernels` (Numba, plain
 arrays); :mod:`.model`; :mod:`.io`, :mod:`.evaluate` and :mod:`.dataset`;
-:mod:`.metrics`; :mod:`.calculator`; :mod:`.fit`, :mod:`.plots` and
-:mod:`.lammps`; :mod:`.cli`.
+:mod:`.metrics`; :mod:`.calculator`; :mod:`.fitting`, :mod:`.plots` and
+:mod:`.lammps`; :mod:`.validation`; :mod:`.cli`.
 
 The fitting API (``fit``, ``fit_committee``, ``LossWeights``) is loaded on
 first use (PEP 562), so that ``import snnp_calc`` for inference does not load
