@@ -8,6 +8,7 @@ file (:mod:`snnp_calc.io.committee_file`).
 import dataclasses
 import tomllib
 
+from ..calculator import SNNP
 from ..dataset import read_frames
 from ..fitting.committee import fit_committee
 from ..fitting.driver import MAX_ITER, MAX_TIME, fit
@@ -15,6 +16,8 @@ from ..fitting.loss import LossWeights
 from ..io import file_format, read_model, write_model
 from ..io.meam_spline import without_e0
 from ..plots.parity import parity_plots
+from ..validation import format_validation, validate
+from ..validation.lattice import LATTICES
 
 # name: (type, help); a bool is a flag. All may also be given in the TOML file.
 FIT_OPTIONS = {
@@ -27,6 +30,9 @@ FIT_OPTIONS = {
     "n_triplet": (int, "triplet filters"),
     "hidden": (str, "MLP hidden widths, e.g. 16,16 (empty: linear readout)"),
     "activation": (str, "softplus (default), tanh, silu or celu"),
+    "core": (str, "short-range repulsion: zbl (default of s-nnp) or none (default of s-meam, "
+                  "which LAMMPS meam/spline cannot hold)"),
+    "input_scaling": (str, "network input scales: rms (default) or std of the descriptors"),
     "method": (str, "lbfgs (default) or lsq (exact-Jacobian least squares)"),
     "max_iter": (int, f"optimiser iterations at most (default {MAX_ITER})"),
     "max_time": (float, f"wall-time limit of the fit, s, setup included (default {MAX_TIME:g}; "
@@ -37,7 +43,8 @@ FIT_OPTIONS = {
     "energy_weight": (float, "loss weight of energies per atom"),
     "force_weight": (float, "loss weight of force components"),
     "stress_weight": (float, "loss weight of stress components (GPa)"),
-    "smooth": (float, "weight of the spline smoothness penalty"),
+    "smooth": (float, "weight of the spline curvature penalty (L^3 integral of s''^2)"),
+    "stress_offsets": (str, "fit an isotropic stress offset per config_type: yes (default) or no"),
     "l2": (float, "weight of the L2 penalty on MLP weights"),
     "checkpoint": (str, "checkpoint file, written atomically during the fit"),
     "checkpoint_every": (int, "iterations between checkpoints"),
@@ -57,7 +64,8 @@ FIT_OPTIONS = {
                        "and write them as one committee"),
 }
 PRESET_KEYS = {"knots": "n_knots", "n_rho": "n_rho", "n_triplet": "n_triplet",
-               "activation": "activation", "triplet_cutoff": "triplet_cutoff"}
+               "activation": "activation", "triplet_cutoff": "triplet_cutoff",
+               "input_scaling": "input_scaling"}
 
 
 def add_cli(sub):
@@ -67,6 +75,11 @@ def add_cli(sub):
     p.add_argument("--test", help="test data, only reported")
     p.add_argument("--out", help="output model (JSON, or .meam.spline for s-meam)")
     p.add_argument("--config", help="TOML file with any of the options below")
+    p.add_argument("--validate", nargs="?", const="auto", metavar="LATTICE",
+                   choices=("auto",) + LATTICES,
+                   help="end with the physical validation of each element's crystal (snnp "
+                        "validate) against the training data; LATTICE: bcc, fcc, hcp or "
+                        "diamond (default: guessed from the data)")
     for name, (kind, text) in FIT_OPTIONS.items():
         flag = "--" + name.replace("_", "-")
         if kind is bool:
@@ -86,7 +99,7 @@ def settings_of(args):
             except tomllib.TOMLDecodeError as err:
                 raise ValueError(f"{args.config}: {err}") from err
         unknown = sorted(set(settings) - set(FIT_OPTIONS) - {"train", "test", "out",
-                                                              "config_weights"})
+                                                              "config_weights", "validate"})
         if unknown:
             raise ValueError(f"{args.config}: unknown key(s) {', '.join(unknown)}")
         for name, value in settings.items():
@@ -95,7 +108,8 @@ def settings_of(args):
                   int: isinstance(value, int) and not isinstance(value, bool),
                   bool: isinstance(value, bool),
                   str: isinstance(value, (str, list) if name in ("hidden", "freeze", "constraints")
-                                  else str)}.get(kind, True)
+                                  else (str, bool) if name == "stress_offsets" else str)
+                  }.get(kind, True)
             if not ok:
                 raise ValueError(f"{args.config}: {name}: expected {kind.__name__}, got "
                                  f"{value!r}")
@@ -103,7 +117,7 @@ def settings_of(args):
             if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 0:
                 raise ValueError(f"{args.config}: config_weights.{config_type}: expected a "
                                  f"number >= 0, got {factor!r}")
-    for name in list(FIT_OPTIONS) + ["train", "test", "out"]:
+    for name in list(FIT_OPTIONS) + ["train", "test", "out", "validate"]:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     for name in ("train", "out"):
@@ -122,6 +136,15 @@ def _table(value, path):
     return value.items()
 
 
+def _yes_no(value, name):
+    """A yes/no option (TOML may give a bool) as a bool."""
+    if isinstance(value, bool):
+        return value
+    if value not in ("yes", "no"):
+        raise ValueError(f"--{name.replace('_', '-')}: expected yes or no, got {value!r}")
+    return value == "yes"
+
+
 def _list(value, kind=str):
     """A comma-separated string (or a TOML list) as a tuple."""
     if isinstance(value, str):
@@ -137,10 +160,13 @@ def run(args):
                           forces=s.get("force_weight", defaults.forces),
                           stress=s.get("stress_weight", defaults.stress),
                           smooth=s.get("smooth", defaults.smooth), l2=s.get("l2", defaults.l2),
+                          stress_offsets=_yes_no(s.get("stress_offsets", "yes"), "stress_offsets"),
                           config_types=dict(s.get("config_weights", {})))
     options = {name: s[key] for key, name in PRESET_KEYS.items() if key in s}
     if "hidden" in s:
         options["hidden"] = _list(s["hidden"], int)
+    if "core" in s:
+        options["core"] = None if s["core"] == "none" else s["core"]
     start = read_model(s["resume"], committee=False) if "resume" in s else s.get("preset", "s-nnp")
     to_lammps = file_format(s["out"]) == "meam/spline"
     if to_lammps and (s.get("committee") or (start != "s-meam" and (
@@ -179,3 +205,8 @@ def run(args):
             sets["test"] = read_frames(s["test"])
         for path in parity_plots(model, sets, s["plots"]):
             print(f"wrote {path}")
+    if "validate" in s:
+        frames = [f for path in s["train"] for f in read_frames(path)]
+        lattice = None if s["validate"] == "auto" else s["validate"]
+        for symbol in model.species:
+            print(format_validation(validate(SNNP(model), symbol, lattice=lattice, data=frames)))

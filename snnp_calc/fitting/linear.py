@@ -47,6 +47,13 @@ def _unit_models(model):
     return out
 
 
+def _core_only(model, units):
+    """``model``'s core alone: a unit model (all coefficients zero) with the core."""
+    zero = units[0][2]
+    zero = zero.from_vector(np.zeros(len(zero.to_vector())))
+    return dataclasses.replace(zero, core=model.core)
+
+
 def linear_start(model, frames, weights, rcond=1e-12):
     """The model with readout, pair term and e0 from the linear least-squares fit.
 
@@ -81,6 +88,9 @@ def linear_start(model, frames, weights, rcond=1e-12):
                             np.zeros_like(data.S_ref_sv)))
     A = np.array(columns).T
     b = rows(data.E_ref_s, data.F_ref_nc, data.S_ref_sv)
+    if model.core is not None:
+        # the core has no coefficient: the linear part fits what it leaves
+        b = b - rows(*predict_packed(_core_only(model, units), data)[:3])
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
     coef = np.linalg.lstsq(A / norms, b, rcond=rcond)[0] / norms

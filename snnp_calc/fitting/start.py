@@ -27,6 +27,7 @@ from .._files import is_path
 from ..evaluate import neighbour_pairs
 from ..io import read_model
 from ..model.initial import initial_model
+from ..model.core import ZBLCore
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.reparam import share_filters
 from ..model.splines import Spline
@@ -35,10 +36,15 @@ from .training_set import pack_frames, predict_packed
 
 PRESETS = {
     "s-meam": dict(n_rho=1, n_triplet=1, hidden=(), readout="spline", n_knots=10,
-                   n_knots_angular=8),
+                   n_knots_angular=8, core=None, input_scaling="rms"),
     "s-nnp": dict(n_rho=8, n_triplet=4, hidden=(16, 16), readout="mlp", n_knots=10,
-                  n_knots_angular=8, activation="softplus"),
+                  n_knots_angular=8, activation="softplus", core="zbl", input_scaling="rms"),
 }
+CORES = (None, "zbl")
+INPUT_SCALINGS = ("rms", "std")
+# The ZBL core is pure below CORE_INNER x its end; it ends at the first radial knot,
+# below every distance in the data.
+CORE_INNER = 0.6
 
 
 # Default triplet range in units of the median nearest-neighbour distance.
@@ -109,9 +115,15 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         options["triplet_cutoff"] = min(cutoff, round(TRIPLET_RANGE * nearest, 2))
     species = tuple(species or species_of(frames))
     readout = options.pop("readout")
+    core, scaling = options.pop("core"), options.pop("input_scaling")
+    if core not in CORES or scaling not in INPUT_SCALINGS:
+        raise ValueError(f"core must be one of {CORES} and input_scaling one of "
+                         f"{INPUT_SCALINGS}; got {core!r} and {scaling!r}")
     model = initial_model(species, cutoff, r_min=r_min, readout="mlp", seed=seed,
                           **{k: v for k, v in options.items() if k != "hidden"},
                           hidden=options["hidden"] if readout == "mlp" else ())
+    if core == "zbl":
+        model = dataclasses.replace(model, core=ZBLCore(CORE_INNER * r_min, r_min))
     if filters_from is not None:
         model = _with_filters(model, filters_from)
     if shared:
@@ -120,8 +132,9 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
     if readout == "spline":
         model = _with_embedding(model, G_nf, options["n_knots"])
     else:
-        model = _standardised(model, G_nf, species_n)
+        model = _standardised(model, G_nf, species_n, scaling)
     model = fit_e0(model, frames)
+    options.update(core=core, input_scaling=scaling)
     meta = dict(preset=name, cutoff=cutoff, r_min=r_min, options={
         k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}, seed=seed)
     if filters_from is not None:
@@ -158,8 +171,18 @@ def _descriptors(model, frames):
     return predict_packed(model, data)[3], data.species_n
 
 
-def _standardised(model, G_nf, species_n):
+def _standardised(model, G_nf, species_n, scaling):
     """Set the MLP input offsets and scales from the descriptors; shrink the last layer.
+
+    The offsets are the descriptors' means over the training atoms. The scales
+    are their root mean squares (``rms``) or their standard deviations
+    (``std``). With ``std`` a descriptor that varies little over the data
+    (a filter of a distant shell in near-crystalline data, a weak triplet
+    filter) gets a tiny scale, so a structure slightly outside the data
+    moves that input by many units, where the network extrapolates freely:
+    that made the equations of state of fitted metals wiggle (the network's
+    curvature, not the filters', gave local bulk moduli of -800 to +1000 GPa
+    on Ni). The rms keeps an input's unit the size of the descriptor itself.
 
     A small last layer starts the fit near the e0-only model, so the first
     iterations are not spent undoing random energies.
@@ -171,7 +194,8 @@ def _standardised(model, G_nf, species_n):
         G = G_nf[species_n == a]
         if len(G):
             offset[a] = G.mean(axis=0)
-            scale[a] = np.maximum(G.std(axis=0), 1e-3 * (np.abs(G).max(axis=0) + 1e-12) + 1e-8)
+            spread = G.std(axis=0) if scaling == "std" else np.sqrt((G ** 2).mean(axis=0))
+            scale[a] = np.maximum(spread, 1e-3 * (np.abs(G).max(axis=0) + 1e-12) + 1e-8)
     weights = [list(layers[:-2]) + [0.1 * layers[-2], layers[-1]] for layers in ro.weights]
     return dataclasses.replace(model, readout=MLPReadout(ro.activation, ro.hidden, weights,
                                                          offset, scale))
@@ -190,7 +214,7 @@ def _with_embedding(model, G_nf, n_knots):
     dN = -0.5 / np.sqrt(hi - lo + 0.1 * span)
     U = [Spline(lo, hi, values, d0, dN) for _ in model.species]
     return Model(model.species, model.rho, model.f, model.g, model.phi, SplineReadout(U),
-                 model.e0, model.metadata)
+                 model.e0, model.metadata, model.core)
 
 
 def fit_e0(model, frames):

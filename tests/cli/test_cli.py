@@ -206,3 +206,34 @@ def test_fit_to_lammps_file_keeps_e0_in_json(reference_xyz, tmp_path, capsys):
     assert e[1] - e[0] == pytest.approx(len(atoms) * full.e0[0], rel=1e-12)
     assert main(["fit", "--train", str(path), "--out", str(tmp_path / "x.meam.spline")]) == 2
     assert "only an s-MEAM model" in capsys.readouterr().err
+
+
+def test_fit_validate_ends_with_the_physics_table(zuo_dir, tmp_path, capsys):
+    out = tmp_path / "mo.json"
+    assert main(["fit", "--train", str(zuo_dir / "Mo" / "train.xyz"), "--out", str(out),
+                 "--max-iter", "3", "--n-rho", "2", "--n-triplet", "1", "--hidden", "4",
+                 "--validate", "bcc"]) == 0
+    text = capsys.readouterr().out
+    table = text[text.index(f"wrote {out}"):]
+    for word in ("C11", "C44", "bcc", "DFT"):
+        assert word in table, table
+
+
+def test_fit_options_of_the_core_scaling_and_offsets(reference_xyz, tmp_path, capsys):
+    path, _ = reference_xyz
+    out = tmp_path / "plain.json"
+    assert main(["fit", "--train", str(path), "--out", str(out), "--max-iter", "2",
+                 "--n-rho", "2", "--n-triplet", "1", "--hidden", "3", "--knots", "6",
+                 "--core", "none", "--input-scaling", "std", "--stress-offsets", "no"]) == 0
+    model = read_model(out)
+    assert model.core is None
+    assert model.metadata["fit"]["weights"]["stress_offsets"] is False
+    assert model.metadata["options"]["input_scaling"] == "std"
+    out = tmp_path / "default.json"
+    assert main(["fit", "--train", str(path), "--out", str(out), "--max-iter", "2",
+                 "--n-rho", "2", "--n-triplet", "1", "--hidden", "3", "--knots", "6"]) == 0
+    model = read_model(out)
+    assert model.core is not None and model.core.r_outer == min(s.x0 for s in model.phi)
+    assert main(["fit", "--train", str(path), "--out", str(out), "--stress-offsets",
+                 "maybe"]) == 2
+    assert "--stress-offsets: expected yes or no" in capsys.readouterr().err
