@@ -6,7 +6,7 @@ on POSIX and Windows), so a reader never sees a partial file and a failed
 write leaves the old file untouched.
 """
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -24,16 +24,16 @@ def atomic_write(path, write, binary=False):
     """Call ``write(fh)`` on a temporary file next to ``path``, then rename it over ``path``.
 
     If ``write`` raises, ``path`` is untouched and the temporary file removed.
+    The new file gets the permissions a plain ``open()`` would give (0o666
+    less the umask, which the operating system applies: the process-wide
+    umask is neither read nor changed). After the rename the folder itself is
+    flushed, so that the new name survives a crash.
     ``binary``: the file is opened in binary mode (e.g. for ``fig.savefig``).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                               prefix=f".{path.name}.", suffix=".tmp")
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = _new_temporary(folder, path.name)
     try:
-        # mkstemp makes the file private; give it the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8")) as fh:
             write(fh)
             fh.flush()
@@ -43,3 +43,26 @@ def atomic_write(path, write, binary=False):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _fsync_folder(folder)
+
+
+def _new_temporary(folder, name):
+    """A new file ``.{name}.XXXXXXXX.tmp`` in ``folder``: (descriptor, path)."""
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name for {name}")
+
+
+def _fsync_folder(folder):
+    """Flush a folder's entries to disk (POSIX; folders cannot be opened on Windows)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

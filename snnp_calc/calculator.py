@@ -24,7 +24,7 @@ import threading
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
-from .evaluate import evaluate, evaluate_committee, voigt
+from .evaluate import evaluate, evaluate_committee, stress_volume, voigt
 from .io import read_model
 from .model.committee import Committee
 from .model.model import Model
@@ -92,8 +92,10 @@ class SNNP(Calculator):
         if atoms is not None and (self.atoms is None or self.check_state(atoms)):
             self.atoms = atoms.copy()
         atoms = self.atoms
+        # nothing of an earlier structure may survive (calculate() called directly)
+        self.results = {}
         numbers, cell = np.asarray(atoms.numbers, dtype=np.int64), atoms.cell.array
-        species_n, volume = self._species_and_volume(numbers, cell)
+        species_n, volume = self._species_and_volume(numbers, cell, atoms.pbc)
         args = (self.model, numbers, atoms.positions, cell, atoms.pbc)
         parallel = self.parallel is not False and _PARALLEL_LOCK.acquire(blocking=False)
         parallel_arg = None if parallel and self.parallel is None else bool(parallel)
@@ -118,19 +120,18 @@ class SNNP(Calculator):
             self.results["stress"] = stress[0]
             self.results["stresses"] = stress[1:]
 
-    def _species_and_volume(self, numbers, cell):
-        """Species indices (None for a committee) and cell volume (None below rank 3).
+    def _species_and_volume(self, numbers, cell, pbc):
+        """Species indices (None for a committee) and the stress volume (or None).
 
         Between calls these rarely change (MD, relaxations), so they are kept,
-        keyed by the model and the bytes of ``numbers`` (int64) and ``cell``:
-        any edit, in place or not, or another Atoms object finds them stale.
+        keyed by the model and the bytes of ``numbers`` (int64), ``cell`` and
+        ``pbc``: any edit, in place or not, or another Atoms object finds them
+        stale. The volume is :func:`snnp_calc.evaluate.stress_volume`'s.
         """
-        key = (self.model, numbers.tobytes(), cell.tobytes())
+        key = (self.model, numbers.tobytes(), cell.tobytes(), np.asarray(pbc).tobytes())
         kept = self._kept
         if kept[0] != key:
             species_n = (None if isinstance(self.model, Committee)
                          else self.model.species_indices(numbers))
-            # Atoms.get_volume(), which needs three non-zero cell vectors
-            volume = abs(np.linalg.det(cell)) if cell.any(axis=1).all() else None
-            kept = self._kept = (key, species_n, volume)
+            kept = self._kept = (key, species_n, stress_volume(cell, pbc))
         return kept[1], kept[2]

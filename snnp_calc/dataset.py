@@ -69,6 +69,8 @@ def read_frames(path, index=":"):
     frames = []
     for k, atoms in enumerate(images):
         source = f"{path}:{k}"
+        if len(atoms) == 0:
+            raise ValueError(f"{source}: frame has no atoms")
         calc = atoms.calc
         results = getattr(calc, "results", {}) if calc is not None else {}
         if "energy" not in results:

@@ -117,6 +117,10 @@ def evaluate_pairs(model, pairs, species_n, parallel=None):
     # one kernel call: for a few atoms, Numba's per-call cost is much of the total
     E_n, F_nc, W_ncc, G_nf = single_point(i_p, j_p, D_pc, species_n, model.kernel_model,
                                           bool(parallel))
+    # one reduction finds any NaN or infinity among them
+    if not np.isfinite(E_n.sum() + F_nc.sum() + W_ncc.sum()):
+        raise ValueError("the model gives non-finite energies or forces for this structure "
+                         f"(energy {E_n.sum()!r}); it lies far outside what the model knows")
     return dict(energy=float(E_n.sum()), energies=E_n, forces=F_nc,
                 virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
 
@@ -142,6 +146,32 @@ def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None):
         out[key + "_std"] = np.std([r[key] for r in runs], axis=0, ddof=1)
     out["energy_std"] = float(out["energy_std"])
     return out
+
+
+def stress_volume(cell, pbc):
+    """The volume (Å³) a stress is divided by, or None where there is none.
+
+    A cell with three non-zero vectors has a volume, which a stress needs
+    (ASE's convention, for slabs and clusters in a box too); coplanar or
+    missing vectors give none, so no stress, unless the cell is periodic in
+    all three directions, which then is an error.
+
+    Raises
+    ------
+    ValueError
+        For non-finite cell entries, or a fully periodic cell without volume.
+    """
+    cell = np.asarray(cell, dtype=np.float64)
+    if not np.isfinite(cell).all():
+        raise ValueError(f"the cell {cell.tolist()} has non-finite entries")
+    pbc = np.asarray(pbc, dtype=bool)
+    volume = abs(np.linalg.det(cell)) if cell.any(axis=1).all() else 0.0
+    if volume > 1e-9 * max(np.abs(cell).max(), 1.0) ** 3:
+        return volume
+    if pbc.all():
+        raise ValueError(f"the cell {cell.tolist()} is periodic in all three directions but "
+                         "spans no volume (a zero or a linearly dependent vector)")
+    return None
 
 
 def neighbour_cell(positions, cell, pbc):

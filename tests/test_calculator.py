@@ -1,4 +1,5 @@
 """The ASE calculator: properties, caching, threads, memory (CHECKS.md 17-20)."""
+import dataclasses
 import threading
 import tracemalloc
 
@@ -230,3 +231,59 @@ def test_memory_does_not_grow(atoms, snnp_model):
     grown = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     assert grown < 200_000, f"traced memory grew by {grown} bytes over 2000 calls"
+
+
+def test_direct_calculate_leaves_no_stale_stress(snnp_model):
+    """A cluster after a bulk cell: no stress of the bulk survives in the results."""
+    calc = SNNP(snnp_model)
+    bulk_atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(2)
+    bulk_atoms.calc = calc
+    bulk_atoms.get_stress()
+    cluster = bulk_atoms.copy()
+    cluster.pbc = False
+    cluster.cell = np.zeros((3, 3))
+    calc.calculate(cluster)
+    assert "stress" not in calc.results and "stresses" not in calc.results
+    with pytest.raises(PropertyNotImplementedError):
+        calc.get_stress(cluster)
+
+
+def test_coplanar_cluster_cell_gives_no_stress(snnp_model):
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(2)
+    atoms.pbc = False
+    atoms.cell = [[6.3, 0, 0], [0, 6.3, 0], [6.3, 6.3, 0]]     # three vectors, no volume
+    atoms.calc = SNNP(snnp_model)
+    assert np.isfinite(atoms.get_potential_energy())
+    with pytest.raises(PropertyNotImplementedError):
+        atoms.get_stress()
+
+
+@pytest.mark.parametrize("cell, pbc, message", [
+    ([[3.15, 0, 0], [0, 3.15, 0], [np.nan, 0, 3.15]], True, "non-finite"),
+    ([[3.15, 0, 0], [0, 3.15, 0], [0, 0, np.inf]], False, "non-finite"),
+    ([[3.15, 0, 0], [0, 3.15, 0], [3.15, 3.15, 0]], True, "spans no volume"),
+    ([[3.15, 0, 0], [0, 3.15, 0], [0, 0, 0]], True, "spans no volume"),
+])
+def test_bad_cells_raise(snnp_model, cell, pbc, message):
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True)
+    atoms.calc = SNNP(snnp_model)
+    atoms.cell = cell
+    atoms.pbc = pbc
+    with pytest.raises(ValueError, match=message):
+        atoms.get_potential_energy()
+
+
+def test_non_finite_prediction_raises(snnp_model):
+    """A model whose network overflows: a clear error, not a NaN."""
+    from snnp_calc.model.model import MLPReadout
+    ro = snnp_model.readout
+    # the last layer's 16 terms of 1e308 sum to infinity
+    weights = [list(layers[:-2]) + [np.full_like(layers[-2], 1e308), layers[-1]]
+               for layers in ro.weights]
+    broken = dataclasses.replace(snnp_model, readout=MLPReadout(ro.activation, ro.hidden,
+                                                                weights, ro.offset, ro.scale))
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(2)
+    atoms.rattle(0.1, seed=1)
+    atoms.calc = SNNP(broken)
+    with pytest.raises(ValueError, match="non-finite"):
+        atoms.get_potential_energy()

@@ -44,3 +44,24 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == 0o644
+
+
+def test_umask_of_the_process_is_untouched(tmp_path, monkeypatch):
+    calls = []
+    real = os.umask
+    monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or real(mask))
+    _files.atomic_write_text(tmp_path / "a.txt", "x")
+    assert calls == [] and (tmp_path / "a.txt").read_text() == "x"
+
+
+def test_folder_is_flushed_after_the_rename(tmp_path, monkeypatch):
+    flushed = []
+    real = os.fsync
+
+    def fsync(fd):
+        flushed.append(os.path.isdir(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(_files.os, "fsync", fsync)
+    _files.atomic_write_text(tmp_path / "b.txt", "y")
+    assert flushed == [False, True]    # the file, then its folder

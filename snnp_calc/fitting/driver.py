@@ -102,6 +102,7 @@ class _Tracker:
         self.start = start
         self.iteration = 0
         self.first_step = None
+        self.checkpoint_error = None
         u0 = objective.start()
         self.best = (np.inf, u0, 0)
         self.smoothed = (np.inf, np.inf, 0)    # (current EMA, best EMA, its iteration)
@@ -146,7 +147,14 @@ class _Tracker:
                           f"F {train_rmse[1]:7.4f}  val E {val_rmse[0]:8.3f} F {val_rmse[1]:7.4f}"
                           f"  {elapsed:7.1f}s  ETA {max(eta, 0):7.1f}s")
         if self.checkpoint and self.iteration % self.checkpoint_every == 0:
-            self.write_checkpoint()
+            try:
+                self.write_checkpoint()
+            except OSError as err:
+                # a full disk or a vanished folder must not cost the fit: keep going
+                self.checkpoint_error = f"{self.checkpoint}: {err}"
+                if self.progress:
+                    self.progress(f"checkpoint not written ({self.checkpoint_error}); "
+                                  "fitting on")
         patience = max(self.patience, self.BUDGET_FRACTION * self.budget(elapsed))
         if self.iteration - self.smoothed[2] >= patience:
             raise _Stop(f"early stop: no better smoothed validation loss in {patience:.0f} "
@@ -262,6 +270,8 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
     report = dict(iterations=tracker.iteration, seconds=seconds, stopped=stopped,
                   best_iteration=tracker.best[2], best_loss=float(tracker.best[0]),
                   stress_offsets_GPa=objective.stress_offsets(tracker.best[1]))
+    if tracker.checkpoint_error:
+        report["checkpoint_error"] = tracker.checkpoint_error
     for name, frames in (("train", fit_frames), ("validation", val_frames),
                          ("test", test_frames)):
         if frames:

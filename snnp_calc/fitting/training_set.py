@@ -58,8 +58,12 @@ def pack_frames(frames, species, cutoff):
     lookup = {sym: a for a, sym in enumerate(species)}
     n_off, i_parts, j_parts, D_parts, counts = [0], [], [], [], []
     species_n, vol, stresses, stress_flags = [], [], [], []
+    if not frames:
+        raise ValueError("no structures to fit")
     for frame in frames:
         atoms = frame.atoms
+        if len(atoms) == 0:
+            raise ValueError(f"{frame.source}: frame has no atoms")
         unknown = sorted(set(atoms.get_chemical_symbols()) - set(lookup))
         if unknown:
             raise ValueError(f"{frame.source}: element(s) {', '.join(unknown)} not in the model "

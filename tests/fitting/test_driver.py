@@ -180,3 +180,23 @@ def test_early_stopping_looks_at_the_smoothed_loss(truth):
     with pytest.raises(_Stop, match="200 iterations done"):
         for loss in losses:
             tracker(u, loss, (0.0, 0.0))
+
+
+def test_checkpoint_failure_keeps_the_fit(truth, tmp_path):
+    frames = labelled_frames(truth, n=4)
+    lines = []
+    model, report = fit(perturbed(truth), frames, weights=EXACT, max_iter=6, validation=0.0,
+                        checkpoint=tmp_path / "missing" / "c.json", checkpoint_every=2,
+                        progress=lines.append)
+    assert report["iterations"] == 6 and "checkpoint_error" in report
+    assert any("checkpoint not written" in line for line in lines)
+
+
+def test_empty_frames_are_refused(truth, tmp_path):
+    from ase import Atoms
+    empty = Frame(Atoms(), 0.0, np.zeros((0, 3)), None, "default", "empty.xyz:0")
+    with pytest.raises(ValueError, match="empty.xyz:0: frame has no atoms"):
+        fit(truth, [empty] + labelled_frames(truth, n=2), validation=0.0, progress=None)
+    (tmp_path / "e.xyz").write_text("0\nenergy=0.0 Properties=species:S:1:pos:R:3:forces:R:3\n")
+    with pytest.raises(ValueError, match="e.xyz:0: frame has no atoms"):
+        fit("s-nnp", str(tmp_path / "e.xyz"), progress=None)
