@@ -1,11 +1,15 @@
 """Reading reference frames and computing error statistics."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
-from snnp_calc.dataset import read_frames
+from snnp_calc import read_model
+from snnp_calc.dataset import FrameKeys, read_frames
 from snnp_calc.metrics import error_report, format_report
 
 
@@ -71,3 +75,56 @@ def test_frame_without_forces_raises_even_with_energy(tmp_path):
     write(tmp_path / "e.xyz", [_frame(forces=False)])
     with pytest.raises(ValueError, match="e.xyz:0: frame has no reference forces"):
         read_frames(tmp_path / "e.xyz")
+
+
+TESTS_DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_virial_and_force_keys_of_a_foreign_file():
+    """A file with its energy in the comment line, arrays['force'] and info['virial'] (eV)."""
+    path = TESTS_DATA / "tial_virial.xyz"
+    with pytest.raises(ValueError, match=r"tial_virial.xyz:0: frame has no reference forces "
+                                         r"under the key 'forces' .*arrays: force"):
+        read_frames(path)
+    frames = read_frames(path, keys=FrameKeys(forces="force", virial="virial"))
+    assert [f.config_type for f in frames] == ["bulk", "strained"]
+    np.testing.assert_array_equal(frames[0].forces, [[0.1, 0, 0], [-0.1, 0, 0]])
+    # sigma = -W / V, Voigt xx yy zz yz xz xy
+    np.testing.assert_allclose(frames[0].stress, -np.array([0.9, 1.8, 2.7, 0, 0, 0]) / 27.0)
+    np.testing.assert_allclose(frames[1].stress[5], -0.1 / 27.9)
+
+
+def test_mace_style_keys():
+    path = TESTS_DATA / "mace_style.xyz"
+    with pytest.raises(ValueError, match=r"no reference energy under the key 'energy' .*info: "
+                                         r".*REF_energy"):
+        read_frames(path)
+    keys = FrameKeys(energy="REF_energy", forces="REF_forces", stress="REF_stress",
+                     config_type="group")
+    (frame,) = read_frames(path, keys=keys)
+    assert frame.energy == -10.5 and frame.config_type == "bulk"
+    np.testing.assert_allclose(frame.stress, [0.001, 0.002, 0.003, 0, 0, 0])
+    with pytest.raises(ValueError, match="no reference stress under the key 'S'"):
+        read_frames(path, keys=FrameKeys(energy="REF_energy", forces="REF_forces", stress="S"))
+
+
+def test_keys_are_checked():
+    with pytest.raises(ValueError, match="not both"):
+        FrameKeys(stress="REF_stress", virial="REF_virial")
+    with pytest.raises(ValueError, match="energy key must be a non-empty string"):
+        FrameKeys(energy="")
+
+
+def test_fit_and_eval_take_the_keys(tmp_path, capsys, snnp_model):
+    from snnp_calc.cli import main
+    data = str(TESTS_DATA / "tial_virial.xyz")
+    out = tmp_path / "tial.json"
+    assert main(["fit", "--train", data, "--out", str(out), "--max-iter", "2", "--n-rho", "1",
+                 "--n-triplet", "1", "--hidden", "2", "--knots", "5", "--validation", "0",
+                 "--forces-key", "force", "--virial-key", "virial"]) == 0
+    assert read_model(out).species == ("Al", "Ti")
+    assert main(["eval", str(out), data, "--forces-key", "force", "--virial-key", "virial",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["n_structures"] == 2
+    assert main(["eval", str(out), data]) == 2
+    assert "name it with --forces-key" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 import json
 
 from ..dataset import read_frames
+from ._keys import add_key_options, keys_of
 from ..io import read_model
 from ..metrics import error_report, format_report
 
@@ -9,7 +10,7 @@ from ..metrics import error_report, format_report
 def run(args):
     """Run ``snnp eval`` for parsed ``args``."""
     model = read_model(args.model, species=args.species)
-    frames = read_frames(args.data)
+    frames = read_frames(args.data, keys=keys_of(args))
     report = error_report(model, frames)
     if args.json:
         row = report["all"]
@@ -29,4 +30,5 @@ def add_cli(sub):
                    help="print one JSON object: e_mae, e_rmse (meV/atom), f_mae, f_rmse (eV/Å), "
                         "n_structures")
     p.add_argument("--species", help="element of an old-format meam/spline file")
+    add_key_options(p)
     p.set_defaults(func=run)

@@ -16,6 +16,7 @@ from ..fitting.loss import LossWeights
 from ..io import file_format, read_model, write_model
 from ..io.meam_spline import without_e0
 from ..plots.parity import parity_plots
+from ._keys import KEY_OPTIONS, add_key_options, keys_of
 from ..validation import format_validation, validate
 from ..validation.lattice import LATTICES
 
@@ -75,6 +76,7 @@ def add_cli(sub):
     p.add_argument("--test", help="test data, only reported")
     p.add_argument("--out", help="output model (JSON, or .meam.spline for s-meam)")
     p.add_argument("--config", help="TOML file with any of the options below")
+    add_key_options(p)
     p.add_argument("--validate", nargs="?", const="auto", metavar="LATTICE",
                    choices=("auto",) + LATTICES,
                    help="end with the physical validation of each element's crystal (snnp "
@@ -98,8 +100,9 @@ def settings_of(args):
                 settings = tomllib.load(fh)
             except tomllib.TOMLDecodeError as err:
                 raise ValueError(f"{args.config}: {err}") from err
-        unknown = sorted(set(settings) - set(FIT_OPTIONS) - {"train", "test", "out",
-                                                              "config_weights", "validate"})
+        known = set(FIT_OPTIONS) | set(KEY_OPTIONS) | {"train", "test", "out", "config_weights",
+                                                        "validate"}
+        unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(f"{args.config}: unknown key(s) {', '.join(unknown)}")
         for name, value in settings.items():
@@ -117,7 +120,7 @@ def settings_of(args):
             if not isinstance(factor, (int, float)) or isinstance(factor, bool) or factor < 0:
                 raise ValueError(f"{args.config}: config_weights.{config_type}: expected a "
                                  f"number >= 0, got {factor!r}")
-    for name in list(FIT_OPTIONS) + ["train", "test", "out", "validate"]:
+    for name in list(FIT_OPTIONS) + list(KEY_OPTIONS) + ["train", "test", "out", "validate"]:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     for name in ("train", "out"):
@@ -181,7 +184,8 @@ def run(args):
         checkpoint=s.get("checkpoint"), checkpoint_every=s.get("checkpoint_every", 25),
         progress=lambda line: print(line, flush=True), freeze=_list(s.get("freeze", ())),
         share_filters=bool(s.get("share_filters", False)), init_filters=s.get("init_filters"),
-        constraints=_list(s.get("constraints", ())), core_radius=s.get("core_radius"))
+        constraints=_list(s.get("constraints", ())), core_radius=s.get("core_radius"),
+        keys=keys_of(s))
     if s.get("committee"):
         model, _ = fit_committee(s["committee"], start, train, s.get("test"), **options)
     else:
@@ -200,13 +204,13 @@ def run(args):
         write_model(model, s["out"])
         print(f"wrote {s['out']}")
     if "plots" in s:
-        sets = {"train": [f for path in s["train"] for f in read_frames(path)]}
+        sets = {"train": [f for path in s["train"] for f in read_frames(path, keys=keys_of(s))]}
         if s.get("test"):
-            sets["test"] = read_frames(s["test"])
+            sets["test"] = read_frames(s["test"], keys=keys_of(s))
         for path in parity_plots(model, sets, s["plots"]):
             print(f"wrote {path}")
     if "validate" in s:
-        frames = [f for path in s["train"] for f in read_frames(path)]
+        frames = [f for path in s["train"] for f in read_frames(path, keys=keys_of(s))]
         lattice = None if s["validate"] == "auto" else s["validate"]
         for symbol in model.species:
             print(format_validation(validate(SNNP(model), symbol, lattice=lattice, data=frames)))

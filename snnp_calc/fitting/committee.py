@@ -2,7 +2,7 @@
 
 See :mod:`snnp_calc.model.committee` for what a committee predicts.
 """
-from ..dataset import frames_of
+from ..dataset import FrameKeys, frames_of
 from ..metrics import error_report
 from ..model.committee import Committee
 from .driver import fit
@@ -39,6 +39,8 @@ def fit_committee(n, model_or_preset, train, test=None, *, seed=0, progress=prin
     committee = Committee(members, {"committee": dict(n=n, seed=seed, bootstrap=True)})
     out = {"members": reports}
     if test is not None:
-        out["test"] = error_report(committee, frames_of(test))
+        keys = options.get("keys")
+        out["test"] = error_report(committee, frames_of(test, keys if isinstance(keys, FrameKeys)
+                                                        else FrameKeys(**(keys or {}))))
         committee.metadata["committee"]["test_errors"] = out["test"]
     return committee, out

@@ -30,7 +30,7 @@ import time
 import numpy as np
 from scipy.optimize import least_squares, minimize
 
-from ..dataset import frames_of
+from ..dataset import FrameKeys, frames_of
 from ..io import write_model
 from ..metrics import error_report, format_report
 from ..model.reparam import Reparametrisation
@@ -177,7 +177,7 @@ class _Tracker:
 def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
         max_iter=MAX_ITER, max_time=MAX_TIME, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
         checkpoint_every=25, progress=print, freeze=(), share_filters=False, init_filters=None,
-        bootstrap=False, constraints=(), core_radius=None, **preset_options):
+        bootstrap=False, constraints=(), core_radius=None, keys=None, **preset_options):
     """Fit an s-NNP to reference data.
 
     Parameters
@@ -224,6 +224,10 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
         in its inputs); see :func:`snnp_calc.model.reparam.constraint_columns`.
     core_radius : float, optional
         Å; default: the shortest interatomic distance in the training data.
+    keys : FrameKeys or dict, optional
+        Where the files keep energies, forces, stresses or virials and config
+        types (:class:`snnp_calc.dataset.FrameKeys`, e.g.
+        ``{"energy": "REF_energy", "forces": "REF_forces", "virial": "REF_virial"}``).
     **preset_options
         Passed to :func:`snnp_calc.fitting.start.preset_model` (``n_rho``, ``hidden``, ...).
 
@@ -239,8 +243,9 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
     """
     started = time.perf_counter()
     say = progress or (lambda line: None)
-    train_frames = frames_of(train)
-    test_frames = frames_of(test) if test is not None else None
+    keys = keys if isinstance(keys, FrameKeys) else FrameKeys(**(keys or {}))
+    train_frames = frames_of(train, keys)
+    test_frames = frames_of(test, keys) if test is not None else None
     fit_frames, val_frames = split_frames(train_frames, validation, seed)
     if bootstrap:
         draw = np.random.default_rng([seed, 1]).integers(0, len(fit_frames), len(fit_frames))
