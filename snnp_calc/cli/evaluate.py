@@ -2,9 +2,9 @@
 import json
 
 from ..dataset import read_frames
-from ._keys import add_key_options, keys_of
 from ..io import read_model
 from ..metrics import error_report, format_report
+from ._keys import add_key_options, keys_of
 
 
 def run(args):

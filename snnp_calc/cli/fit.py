@@ -16,9 +16,9 @@ from ..fitting.loss import LossWeights
 from ..io import file_format, read_model, write_model
 from ..io.meam_spline import without_e0
 from ..plots.parity import parity_plots
-from ._keys import KEY_OPTIONS, add_key_options, keys_of
 from ..validation import format_validation, validate
 from ..validation.lattice import LATTICES
+from ._keys import KEY_OPTIONS, add_key_options, keys_of
 
 # name: (type, help); a bool is a flag. All may also be given in the TOML file.
 FIT_OPTIONS = {

@@ -26,8 +26,8 @@ import numpy as np
 from .._files import is_path
 from ..evaluate import neighbour_pairs
 from ..io import read_model
-from ..model.initial import initial_model
 from ..model.core import ZBLCore
+from ..model.initial import initial_model
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.reparam import share_filters
 from ..model.splines import Spline

@@ -13,8 +13,14 @@ import pytest
 from ase.calculators.emt import EMT
 from ase.calculators.lj import LennardJones
 
-from snnp_calc.validation.defects import (EV_PER_A2_IN_J_PER_M2, SURFACES, VACANCY_REPEAT,
-                                          surface_energies, surface_slab, vacancy_formation)
+from snnp_calc.validation.defects import (
+    EV_PER_A2_IN_J_PER_M2,
+    SURFACES,
+    VACANCY_REPEAT,
+    surface_energies,
+    surface_slab,
+    vacancy_formation,
+)
 from snnp_calc.validation.lattice import Crystal
 
 D = 2.5  # nn distance, Å

@@ -12,8 +12,7 @@ from ase.units import GPa
 
 from snnp_calc import SNNP, read_model
 from snnp_calc.validation.common import attach, strained
-from snnp_calc.validation.elastic import (CUBIC_BASIS, HEXAGONAL_BASIS, elastic_constants,
-                                          project)
+from snnp_calc.validation.elastic import CUBIC_BASIS, HEXAGONAL_BASIS, elastic_constants, project
 from snnp_calc.validation.eos import equilibrium
 from snnp_calc.validation.lattice import Crystal
 

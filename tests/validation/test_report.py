@@ -11,8 +11,7 @@ from ase.calculators.emt import EMT
 
 from snnp_calc import SNNP, read_model
 from snnp_calc.dataset import read_frames
-from snnp_calc.validation import (PROPERTIES, format_validation, validate,
-                                  write_validation_figure)
+from snnp_calc.validation import PROPERTIES, format_validation, validate, write_validation_figure
 from snnp_calc.validation.report import comparison_rows
 
 from .calculators import Repulsive
