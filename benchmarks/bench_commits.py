@@ -95,10 +95,14 @@ print(json.dumps({"8-atom single point (µs)": 1e6 * small,
 '''
 
 
-def run_probe(tree):
-    """One turn of the probe in a fresh process importing snnp_calc from ``tree``."""
+def run_probe(tree, models):
+    """One turn of the probe in a fresh process importing snnp_calc from ``tree``.
+
+    ``models``: the folder of the shipped models, the base tree's for both (a
+    newer file format is not readable by older code).
+    """
     env = dict(os.environ, PYTHONPATH=str(tree))
-    out = subprocess.run([sys.executable, "-c", PROBE, str(SHARED), str(REPO / "data")],
+    out = subprocess.run([sys.executable, "-c", PROBE, str(SHARED), str(models)],
                          env=env, cwd=tree, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -109,13 +113,14 @@ def compare(base, rounds):
         tree = Path(tmp) / "base"
         subprocess.run(["git", "worktree", "add", "--detach", str(tree), base], cwd=REPO,
                        check=True, capture_output=True)
+        models = next(p for p in (tree / "data", tree / "snnp_calc" / "data") if p.is_dir())
         try:
-            run_probe(tree)   # compile and cache both trees' kernels before timing
-            run_probe(REPO)
+            run_probe(tree, models)   # compile and cache both trees' kernels before timing
+            run_probe(REPO, models)
             turns = {"base": [], "this": []}
             for _ in range(rounds):
-                turns["base"].append(run_probe(tree))
-                turns["this"].append(run_probe(REPO))
+                turns["base"].append(run_probe(tree, models))
+                turns["this"].append(run_probe(REPO, models))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO,
                            check=True, capture_output=True)

@@ -8,12 +8,12 @@ figures come from the timed run's LAMMPS timing summary, in µs per atom and
 step of wall time: ``Loop`` (the whole step) and ``Pair`` (the force field,
 averaged over ranks). Cases, each on 1 and 2 ranks:
 
-- ``meam/spline``: the published Mo s-MEAM (``data/Mo-smeam2020.json``,
+- ``meam/spline``: the published Mo s-MEAM (``snnp_calc/data/Mo-smeam2020.json``,
   Vita and Trinkle 2021) written as a meam/spline file (e0 dropped:
   meam/spline has none; timing is unaffected);
 - ``snnp (s-MEAM)``: the same model as JSON through the plugin;
 - ``meam/spline (fitted s-MEAM)`` and ``snnp (fitted s-MEAM)``: the same
-  pair for the shipped ``data/Mo-s-meam.json``, whose triplet filter f ends
+  pair for the shipped ``snnp_calc/data/Mo-s-meam.json``, whose triplet filter f ends
   (value and slope 0) well inside the cutoff: the plugin then skips farther
   neighbours in triplets, exactly, and meam/spline does not;
 - ``snnp (s-NNP 4+8, 32x32)``: ``initial_model`` with 4 pair and 8 triplet
@@ -90,7 +90,7 @@ run {steps}
 
 def models(folder):
     """Model files of the cases: {name: (pair_style, file)}."""
-    smeam, fitted = (without_e0(read_model(REPO / "data" / name))
+    smeam, fitted = (without_e0(read_model(REPO / "snnp_calc" / "data" / name))
                      for name in ("Mo-smeam2020.json", "Mo-s-meam.json"))
     nnp = initial_model(["Mo"], smeam.cutoff, r_min=1.8, n_rho=4, n_triplet=8, hidden=(32, 32))
     f_short = initial_model(["Mo"], F_END, r_min=1.8, n_rho=1, n_triplet=8).f
@@ -193,7 +193,7 @@ def section(results, rel, args, command, load_before, load_after):
     cpu, nproc = machine()
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     atoms = next(iter(results.values()))["atoms"]
-    fitted = read_model(REPO / "data" / "Mo-s-meam.json")
+    fitted = read_model("Mo-s-meam")
     f_end, f_cut = max(s.x1 for row in fitted.f for s in row), fitted.cutoff
     return f"""{START}
 ## LAMMPS: `pair_style snnp` (plugin) vs `pair_style meam/spline`
@@ -208,8 +208,8 @@ def section(results, rel, args, command, load_before, load_after):
 NVE MD of bcc Mo, {atoms} atoms (a = {A_MO} Å, {TEMPERATURE:g} K start, skin {SKIN:g} Å),
 {WARMUP} warm-up steps then {args.steps} timed steps. Wall time per atom and step: "Loop"
 is the whole step, "Pair" the force computation (average over ranks); "core-µs" multiplies
-by the number of ranks. s-MEAM: the published `data/Mo-smeam2020.json` and the fitted
-`data/Mo-s-meam.json` (triplet f ends at {f_end:.2f} Å inside its {f_cut:.2f} Å cutoff,
+by the number of ranks. s-MEAM: the published `snnp_calc/data/Mo-smeam2020.json` and the fitted
+`snnp_calc/data/Mo-s-meam.json` (triplet f ends at {f_end:.2f} Å inside its {f_cut:.2f} Å cutoff,
 which the plugin exploits exactly), each as a meam/spline file and as JSON through the
 plugin (step-0 energies agree to {rel:.1e} relative).
 (*) to meam/spline on the same s-MEAM model; for s-NNP rows, to the published one.

@@ -1,4 +1,2 @@
-"""Where the examples find the shipped default model."""
-from pathlib import Path
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "Mo-s-nnp.json"
+"""The shipped model the examples use by default (found by name from any directory)."""
+DEFAULT_MODEL = "Mo-s-nnp"

@@ -8,7 +8,7 @@ from snnp_calc import read_model
 from snnp_calc.dataset import read_frames
 from snnp_calc.metrics import error_report
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "snnp_calc" / "data"
 FITTED = sorted(DATA.glob("*-s-*.json"))
 
 

@@ -13,7 +13,7 @@ from snnp_calc import SNNP, read_model
 from snnp_calc.evaluate import neighbour_cell, voigt
 from snnp_calc.model.model import select_species
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "snnp_calc" / "data"
 SHEAR = np.array([[1.02, 0, 0.03], [0, 0.99, -0.02], [0.1, -0.01, 1.03]])
 
 

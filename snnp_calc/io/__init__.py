@@ -16,6 +16,7 @@ from .._files import atomic_write_text
 from ..errors import ModelFileError
 from ..model.committee import Committee
 from . import committee_file, json_document, json_model, meam_spline
+from .shipped import shipped_names, shipped_path
 
 
 def file_format(path, format=None):
@@ -33,8 +34,9 @@ def file_format(path, format=None):
         with open(path, encoding="utf-8", errors="replace") as fh:
             head = fh.read(4096).lstrip()
         return "json" if head.startswith("{") else "meam/spline"
-    raise ValueError(f"{path}: cannot tell the model format from the name; use a .json or "
-                     ".meam.spline ending, or pass format=")
+    raise ValueError(f"{path}: no such file, and no shipped model of that name (shipped: "
+                     f"{', '.join(shipped_names())}); a new file needs a .json or .meam.spline "
+                     "ending, or format=")
 
 
 def read_model(path, format=None, species=None, committee=True):
@@ -43,6 +45,8 @@ def read_model(path, format=None, species=None, committee=True):
     Parameters
     ----------
     path : str or path-like
+        A file, or the name of a shipped model (``"Mo-s-nnp"``, see
+        :mod:`snnp_calc.io.shipped`) when no file of that name exists.
     format : {"json", "meam/spline"}, optional
         Overrides the choice by file name.
     species : str or sequence of str, optional
@@ -58,6 +62,8 @@ def read_model(path, format=None, species=None, committee=True):
     ModelFileError
         If the file is malformed; the message names file, line or key and token.
     """
+    if not os.path.exists(path) and shipped_path(path) is not None:
+        path = shipped_path(path)
     if file_format(path, format) == "json":
         if species is not None:
             raise ValueError("species= applies to meam/spline files only; a JSON model "

@@ -7,15 +7,29 @@ string that reads back to the same float64). Reading (:func:`parse`,
 beyond float64 are kept visible so that the error can name the key path,
 and every access checks type and shape, raising
 :class:`~snnp_calc.errors.ModelFileError` as ``<source>: <key path>: <problem>``.
+
+:meth:`Reader.scan` refuses, anywhere in a document (metadata included), what
+the LAMMPS plugin's JSON parser (nlohmann) cannot hold, so that both readers
+accept the same files: numbers, integers too, beyond the float64 range;
+strings with a lone UTF-16 surrogate escape (``"\\ud800"``); nesting deeper
+than :data:`MAX_DEPTH` levels. A UTF-8 byte order mark is refused by
+:func:`parse`, as by the plugin.
+
 The model and committee documents (:mod:`.json_model`, :mod:`.committee_file`)
 are built on it.
 """
 import json
 import math
+import re
 
 import numpy as np
 
 from ..errors import ModelFileError
+
+# Deepest nesting of objects and arrays a document may have (the top level is 1); the
+# plugin's reader has the same limit. A model document needs 7.
+MAX_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _is_scalar(value):
@@ -100,20 +114,37 @@ class Reader:
         """Raise :class:`ModelFileError` naming the source and key ``path``."""
         raise ModelFileError(f"{self.source}: {path or '<document>'}: {message}")
 
-    def scan(self, value, path):
-        """Reject duplicate keys, NaN/Infinity tokens and non-finite numbers anywhere."""
+    def scan(self, value, path, depth=1):
+        """Reject what either reader cannot hold, anywhere (see the module docstring).
+
+        Duplicate keys, NaN/Infinity tokens, numbers (integers too) beyond
+        float64, lone surrogates in strings and keys, and nesting deeper than
+        :data:`MAX_DEPTH`; ``depth`` is the nesting level of ``value``.
+        """
         if isinstance(value, _Constant):
             self.fail(path, f"{value.token} is not allowed")
         if isinstance(value, float) and not math.isfinite(value):
             self.fail(path, f"number is not finite ({value})")
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                float(value)
+            except OverflowError:
+                self.fail(path, "number out of the float64 range")
+        if isinstance(value, str) and _SURROGATE.search(value):
+            self.fail(path, "string holds a lone UTF-16 surrogate escape")
+        if isinstance(value, (dict, list)) and depth > MAX_DEPTH:
+            self.fail(path, f"nested deeper than {MAX_DEPTH} levels of objects and arrays")
         if isinstance(value, dict):
             for key in getattr(value, "duplicates", ()):
                 self.fail(key_path(path, key), "duplicate key")
             for key, item in value.items():
-                self.scan(item, key_path(path, key))
+                if _SURROGATE.search(key):
+                    self.fail(key_path(path, ascii(key)), "key holds a lone UTF-16 surrogate "
+                              "escape")
+                self.scan(item, key_path(path, key), depth + 1)
         elif isinstance(value, list):
             for i, item in enumerate(value):
-                self.scan(item, f"{path}[{i}]")
+                self.scan(item, f"{path}[{i}]", depth + 1)
 
     def obj(self, value, path, keys=None):
         """``value`` as a dict with exactly ``keys`` (any keys when None)."""
@@ -181,10 +212,15 @@ class Reader:
 
 def parse(text, source="<string>"):
     """The document in JSON ``text``, not yet checked (``NaN`` tokens kept for :meth:`Reader.scan`)."""
+    if text.startswith("\ufeff"):
+        raise ModelFileError(f"{source}:1:1: a byte order mark is not allowed in a JSON document")
     try:
         return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_Constant)
     except json.JSONDecodeError as err:
         raise ModelFileError(f"{source}:{err.lineno}:{err.colno}: {err.msg}") from err
+    except RecursionError as err:
+        raise ModelFileError(f"{source}: nested deeper than {MAX_DEPTH} levels of objects and "
+                             "arrays") from err
     except ValueError as err:  # e.g. an integer literal beyond int_max_str_digits
         raise ModelFileError(f"{source}: {err}") from err
 

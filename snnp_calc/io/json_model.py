@@ -27,6 +27,22 @@ same float64), every numeric vector on one line and a matrix one row per line.
 The reader is strict: it fills in nothing and raises
 :class:`~snnp_calc.errors.ModelFileError` naming the file and the key path
 (``Mo.json: filters.rho[0][1].y: expected 10 numbers, got 9``).
+
+Beyond types and shapes it checks (and the LAMMPS plugin's reader,
+``lammps/src/snnp_model_json.cpp``, checks the same, with the same limits):
+
+- every spline's knot spacing and coefficients are representable
+  (:func:`~snnp_calc.model.splines.check_spacing`);
+- the radial splines (``filters.rho``, ``filters.f``, ``pair``) end with value
+  0 and slope 0 at their last knot (DESIGN.md §1), so that energy and forces
+  are continuous at the cutoff; the writer refuses a model whose radial
+  splines do not (a LAMMPS meam/spline file may end otherwise: keep such a
+  model as meam/spline);
+- input scales are normal positive float64 (the readout divides by them);
+- sizes stay below :data:`MAX_KNOTS` knots per spline, :data:`MAX_FILTERS`
+  pair and triplet filters each, :data:`MAX_LAYERS` hidden layers of at most
+  :data:`MAX_WIDTH` units, so that no file makes a reader allocate absurdly;
+- ``X`` (atomic number 0) is no species.
 """
 import numpy as np
 from ase.data import atomic_numbers
@@ -35,7 +51,7 @@ from ..errors import ModelFileError
 from ..kernels.layout import ACTIVATIONS
 from ..model.core import ZBLCore
 from ..model.model import MLPReadout, Model, SplineReadout
-from ..model.splines import Spline
+from ..model.splines import MAX_KNOTS, Spline
 from .json_document import Reader, dumps_document, key_path, parse, read_text, type_name
 
 FORMAT = "snnp"
@@ -46,9 +62,43 @@ TOP_KEYS = ("format", "version", "units", "species", "cutoff", "filters", "pair"
             "e0", "core", "metadata")
 CORE_KEYS = ("kind", "r_inner", "r_outer")
 SPLINE_KEYS = ("x0", "x1", "n_knots", "y", "d0", "dN", "fixed")
+# Size limits of a model file, the same in the plugin's reader (snnp_model_json.cpp).
+MAX_FILTERS = 1000
+MAX_LAYERS = 64
+MAX_WIDTH = 10_000
+# Smallest normal float64: an input scale below it has no finite reciprocal.
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 # --- writing ------------------------------------------------------------------------------
+def radial_end_problem(spline):
+    """``(key, message)`` if a radial spline does not end at 0 with slope 0, else None.
+
+    ``key`` is ``"y[M-1]"`` or ``"dN"`` (DESIGN.md §1: a radial filter that ends
+    otherwise puts a step into the energy or the forces at the cutoff).
+    """
+    last = spline.n_knots - 1
+    if spline.y[last] != 0.0:
+        return (f"y[{last}]", f"a radial spline must end with value 0 at its last knot, got "
+                f"{float(spline.y[last])!r}")
+    if spline.dN != 0.0:
+        return "dN", f"a radial spline must end with slope 0 at its last knot, got {spline.dN!r}"
+    return None
+
+
+def _check_radial_ends(model):
+    """Raise ValueError naming the key path of a radial spline that does not end at 0."""
+    named = [(f"filters.{name}[{k}][{b}]", s) for name, rows in (("rho", model.rho),
+                                                                   ("f", model.f))
+             for k, row in enumerate(rows) for b, s in enumerate(row)]
+    named += [(f"pair[{q}]", s) for q, s in enumerate(model.phi)]
+    for path, spline in named:
+        problem = radial_end_problem(spline)
+        if problem is not None:
+            raise ValueError(f"{path}.{problem[0]}: {problem[1]}; the JSON model format needs "
+                             "it (DESIGN.md §1), write this model as meam/spline instead")
+
+
 def _spline_dict(spline):
     return {"x0": spline.x0, "x1": spline.x1, "n_knots": spline.n_knots,
             "y": spline.y.tolist(), "d0": spline.d0, "dN": spline.dN,
@@ -56,7 +106,15 @@ def _spline_dict(spline):
 
 
 def to_dict(model):
-    """The JSON document of ``model`` as plain Python objects (see the module docstring)."""
+    """The JSON document of ``model`` as plain Python objects (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        If a radial spline does not end with value and slope 0 (the reader
+        would refuse the file); the message names the key path.
+    """
+    _check_radial_ends(model)
     ro = model.readout
     if isinstance(ro, SplineReadout):
         readout = {"kind": "spline", "U": [_spline_dict(s) for s in ro.U]}
@@ -83,16 +141,17 @@ def dumps(model):
     ------
     ValueError
         If the metadata holds values JSON cannot represent (NaN, non-string
-        keys, arbitrary objects); the message names the key path.
+        keys, arbitrary objects), or a radial spline does not end at 0 (see
+        :func:`to_dict`); the message names the key path.
     """
     return dumps_document(to_dict(model))
 
 
 # --- reading ------------------------------------------------------------------------------
-def _spline(r, value, path):
-    """``value`` as a :class:`~snnp_calc.model.splines.Spline`."""
+def _spline(r, value, path, radial=False):
+    """``value`` as a :class:`~snnp_calc.model.splines.Spline`; a ``radial`` one must end at 0."""
     value = r.obj(value, path, SPLINE_KEYS)
-    m = r.integer(value["n_knots"], key_path(path, "n_knots"), low=2)
+    m = r.integer(value["n_knots"], key_path(path, "n_knots"), 2, MAX_KNOTS)
     y = r.vector(value["y"], key_path(path, "y"), m)
     x0, x1, d0, dN = (r.number(value[k], key_path(path, k)) for k in ("x0", "x1", "d0", "dN"))
     indices = r.array(value["fixed"], key_path(path, "fixed"))
@@ -103,15 +162,20 @@ def _spline(r, value, path):
             r.fail(f"{path}.fixed[{i}]", "indices must be strictly increasing")
         fixed[index] = True
     try:
-        return Spline(x0, x1, y, d0, dN, fixed)
+        spline = Spline(x0, x1, y, d0, dN, fixed)
     except ValueError as err:
         raise ModelFileError(f"{r.source}: {path}: {err}") from err
+    problem = radial_end_problem(spline) if radial else None
+    if problem is not None:
+        r.fail(key_path(path, problem[0]), f"{problem[1]} (DESIGN.md §1: no step in the energy "
+               "or the forces at the cutoff)")
+    return spline
 
 
-def _spline_list(r, value, path, n, what):
-    """``value`` as a list of ``n`` splines."""
+def _spline_list(r, value, path, n, what, radial=False):
+    """``value`` as a list of ``n`` splines (``radial``: each must end at 0)."""
     value = r.array(value, path, n, what)
-    return [_spline(r, s, f"{path}[{i}]") for i, s in enumerate(value)]
+    return [_spline(r, s, f"{path}[{i}]", radial) for i, s in enumerate(value)]
 
 
 def _read_species(r, value):
@@ -121,7 +185,7 @@ def _read_species(r, value):
         r.fail("species", "expected at least one species")
     for i, sym in enumerate(species):
         r.string(sym, f"species[{i}]")
-        if sym not in atomic_numbers:
+        if sym not in atomic_numbers or atomic_numbers[sym] == 0:
             r.fail(f"species[{i}]", f"unknown element symbol {sym!r}")
         if sym in species[:i]:
             r.fail(f"species[{i}]", f"duplicate species {sym!r}")
@@ -137,7 +201,10 @@ def _read_filters(r, value, S, P):
         path = f"filters.{name}"
         n_filters = len(out["f"]) if name == "g" else None
         rows = r.array(value[name], path, n_filters, "filters (one per triplet filter)")
-        out[name] = [_spline_list(r, row, f"{path}[{k}]", width, f"splines (one per {per})")
+        if len(rows) > MAX_FILTERS:
+            r.fail(path, f"expected at most {MAX_FILTERS} filters, got {len(rows)}")
+        out[name] = [_spline_list(r, row, f"{path}[{k}]", width, f"splines (one per {per})",
+                                  radial=name != "g")
                      for k, row in enumerate(rows)]
     if not out["rho"] and not out["f"]:
         r.fail("filters", "the model needs at least one pair or triplet filter")
@@ -163,13 +230,16 @@ def _read_readout(r, value, S, k_rho, k_t):
     if activation not in ACTIVATIONS:
         r.fail("readout.activation",
                f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
-    hidden = tuple(r.integer(h, f"readout.hidden[{i}]", low=1)
-                   for i, h in enumerate(r.array(value["hidden"], "readout.hidden")))
+    hidden = r.array(value["hidden"], "readout.hidden")
+    if len(hidden) > MAX_LAYERS:
+        r.fail("readout.hidden", f"expected at most {MAX_LAYERS} hidden layers, got {len(hidden)}")
+    hidden = tuple(r.integer(h, f"readout.hidden[{i}]", 1, MAX_WIDTH) for i, h in enumerate(hidden))
     K = k_rho + k_t
     offset = r.matrix(value["input_offset"], "readout.input_offset", (S, K))
     scale = r.matrix(value["input_scale"], "readout.input_scale", (S, K))
-    for a, k in zip(*np.nonzero(~(scale > 0))):
-        r.fail(f"readout.input_scale[{a}][{k}]", f"scale must be positive, got {scale[a, k]}")
+    for a, k in zip(*np.nonzero(~(scale >= _TINY))):
+        r.fail(f"readout.input_scale[{a}][{k}]", "scale must be positive and a normal float64 "
+               f"(at least {_TINY!r}: inputs are divided by it), got {float(scale[a, k])!r}")
     sizes = (K,) + hidden + (1,)
     weights = []
     for a, layers in enumerate(r.array(value["weights"], "readout.weights", S,
@@ -247,11 +317,17 @@ def from_dict(d, source="<dict>"):
     cutoff = r.number(d["cutoff"], "cutoff")
     filters = _read_filters(r, d["filters"], S, P)
     phi = ([] if d["pair"] is None else
-           _spline_list(r, d["pair"], "pair", P, "splines (one per unordered species pair)"))
+           _spline_list(r, d["pair"], "pair", P, "splines (one per unordered species pair)",
+                        radial=True))
     readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]))
     e0 = r.vector(d["e0"], "e0", S)
     metadata = r.obj(d["metadata"], "metadata")
     core = _read_core(r, d.get("core"))
+    r_c = max(s.x1 for s in [s for rows in (filters["rho"], filters["f"]) for row in rows
+                             for s in row] + phi)
+    if core is not None and core.r_outer > r_c:
+        r.fail("core.r_outer", f"the core ends at {core.r_outer!r} Å, beyond the cutoff "
+               f"{r_c!r} Å (the largest last knot of the radial splines)")
     try:
         model = Model(species, filters["rho"], filters["f"], filters["g"], phi, readout, e0,
                       metadata, core)

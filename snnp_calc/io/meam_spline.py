@@ -24,6 +24,20 @@ The reader is strict (CHECKS.md, "Bad potential files"): every defect raises
 As LAMMPS' PotentialFileReader does, text after ``#`` on lines after the first
 is a comment and blank lines are skipped; unlike LAMMPS, each record must sit
 on one line with exactly its number of tokens.
+
+Knot counts are at most :data:`~snnp_calc.model.splines.MAX_KNOTS`, and the knot
+spacing and coefficients must be representable
+(:func:`~snnp_calc.model.splines.check_spacing`): a spacing that underflows, or
+values too large for it, is refused naming the block's lines.
+
+Radial ends. Unlike the JSON model file, a meam/spline file may have radial
+splines (phi, rho, f) that do not end with value 0 and slope 0 at their last
+knot: LAMMPS does not require it, and published files do not all do it (the
+smeam2020 files of Cu, Ge, Li and Ni end some radial splines with 1e-16). Such
+a file is read as it is and evaluated exactly as LAMMPS evaluates it (an f
+that does not vanish beyond its last knot makes every neighbour within the
+cutoff take part in triplets); only radial splines that end at 0 with slope 0
+get their two end parameters marked fixed for fitting.
 """
 import dataclasses
 import math
@@ -34,7 +48,7 @@ from ase.data import atomic_numbers
 
 from ..errors import ModelFileError
 from ..model.model import Model, SplineReadout
-from ..model.splines import Spline, second_derivatives
+from ..model.splines import MAX_KNOTS, Spline, second_derivatives
 
 # Python's float() also takes 'nan', 'inf', '1_0', Unicode digits and
 # surrounding whitespace; a potential file may hold only plain ASCII decimals.
@@ -129,8 +143,8 @@ def _read_block(rec, new_format, kind, label):
                                     f"got {' '.join(tokens)!r}")
     lineno, (token,) = rec.next(f"the knot count of {name}", 1, hint)
     M = rec.integer(lineno, token, f"the knot count of {name}")
-    if M < 2:
-        raise rec.error(lineno, f"{name} needs at least 2 knots, got {token!r}")
+    if not 2 <= M <= MAX_KNOTS:
+        raise rec.error(lineno, f"{name} needs 2 to {MAX_KNOTS} knots, got {token!r}")
     # A lone token here is a missing end derivative: never default it to 0.
     lineno, tokens = rec.next(f"the end derivatives 'd0 dN' of {name}", 2)
     d0, dN = (rec.number(lineno, t, f"an end derivative of {name}") for t in tokens)
@@ -162,7 +176,11 @@ def _read_block(rec, new_format, kind, label):
     fixed = np.zeros(M + 2, bool)
     if kind in ("phi", "rho", "f") and y[-1] == 0.0 and dN == 0.0:
         fixed[M - 1] = fixed[M + 1] = True
-    return Spline(xs[0], xs[-1], y, d0, dN, fixed)
+    try:
+        return Spline(xs[0], xs[-1], y, d0, dN, fixed)
+    except ValueError as err:
+        raise rec.error(rows[0][0], f"spline {name} (knot rows on lines {rows[0][0]}-"
+                                    f"{rows[-1][0]}): {err}") from err
 
 
 def _read_header(rec, species):

@@ -13,13 +13,54 @@ of length M + 2: ``s(x) = sum_m B_m(x) p_m`` (see :func:`basis`).
 Kernels do not see :class:`Spline` objects; :func:`pack` turns a list of
 splines into the plain-array :class:`~snnp_calc.kernels.layout.SplineTable`
 that :func:`snnp_calc.kernels.spline.spline_eval` reads.
+
+A spline must be representable: the knot spacing ``h = (x1 - x0) / (M - 1)``
+is a normal float64 (so ``1/h`` is finite and the interval index ``t / h``
+stays in range), and its values and slopes are small enough for the knot
+spacing that no coefficient of the table (up to ``y / h^3``) overflows. The
+constructor checks both; the model file readers, and the LAMMPS plugin's
+reader with the same arithmetic, turn the error into one naming the key or line.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..kernels.layout import SplineTable
 from ..kernels.spline import eval_table
+
+# Most knots a spline read from a file may have; the readers (and the plugin's) refuse more.
+MAX_KNOTS = 100_000
+# Smallest normal float64: a knot spacing below it has an infinite or inexact reciprocal.
+_TINY = float(np.finfo(np.float64).tiny)
+# The table's coefficients are below 64 (max|y| + max|d|) max(1, 1/h)^3 (a bound on the
+# tridiagonal solve of second_derivatives, whose pivots lie in [1.75, 2]); it must be finite.
+_COEFFICIENT_FACTOR = 64.0
+
+
+def check_spacing(x0, x1, y, d0, dN):
+    """Raise ValueError unless the knot spacing and coefficients of a spline are representable.
+
+    Parameters
+    ----------
+    x0, x1 : float
+        First and last knot, x1 > x0.
+    y : ndarray, shape (M,)
+        Finite knot values, M >= 2.
+    d0, dN : float
+        Finite end slopes.
+    """
+    m = len(y)
+    h = (x1 - x0) / (m - 1)
+    if not (math.isfinite(h) and h >= _TINY):
+        raise ValueError(f"degenerate knot spacing h = (x1 - x0) / (M - 1) = {h!r} "
+                         f"(x0 = {x0!r}, x1 = {x1!r}, M = {m}); expected a normal float64 "
+                         f"between {_TINY!r} and the float64 maximum")
+    s = max(1.0, 1.0 / h)
+    bound = _COEFFICIENT_FACTOR * (float(np.max(np.abs(y))) + max(abs(d0), abs(dN))) * s * s * s
+    if not math.isfinite(bound):
+        raise ValueError(f"values and end slopes too large for the knot spacing h = {h!r}: the "
+                         "spline's coefficients (up to max|y| / h^3) would overflow float64")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +78,13 @@ class Spline:
         First derivatives at x0 and x1.
     fixed : array_like of bool, shape (M + 2,), optional
         Which entries of ``params`` the fitter never moves. Default: none.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 2 knots, a wrong ``fixed`` length, non-finite numbers,
+        knots that do not increase, or a spacing or coefficients that are not
+        representable (:func:`check_spacing`).
     """
 
     x0: float
@@ -59,6 +107,8 @@ class Spline:
             raise ValueError("spline knots, values and end derivatives must be finite")
         if not scalars[1] > scalars[0]:
             raise ValueError(f"spline knots must increase: x0 = {self.x0}, x1 = {self.x1}")
+        check_spacing(float(scalars[0]), float(scalars[1]), y, float(scalars[2]),
+                      float(scalars[3]))
         y.flags.writeable = False
         fixed.flags.writeable = False
         for name, value in (("x0", scalars[0]), ("x1", scalars[1]), ("d0", scalars[2]),

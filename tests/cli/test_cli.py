@@ -9,6 +9,7 @@ from ase.io import write
 
 from snnp_calc import SNNP, read_model, write_model
 from snnp_calc.cli import main
+from snnp_calc.errors import ModelFileError
 
 
 @pytest.fixture
@@ -237,3 +238,26 @@ def test_fit_options_of_the_core_scaling_and_offsets(reference_xyz, tmp_path, ca
     assert main(["fit", "--train", str(path), "--out", str(out), "--stress-offsets",
                  "maybe"]) == 2
     assert "--stress-offsets: expected yes or no" in capsys.readouterr().err
+
+
+def test_models_lists_the_shipped_models(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {"Mo-s-nnp", "Mo-smeam2020"} <= set(rows)
+    assert rows["Mo-s-nnp"]["species"] == ["Mo"] and rows["Mo-s-nnp"]["test"]["f_mae"] > 0
+    assert main(["models"]) == 0
+    assert "Mo-smeam2020" in capsys.readouterr().out
+
+
+def test_shipped_models_by_name_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    atoms = bulk("Mo", "bcc", 3.16, cubic=True)
+    atoms.calc = SNNP("Mo-s-nnp")
+    assert atoms.calc.model.equals(read_model("Mo-s-nnp.json"))
+    assert np.isfinite(atoms.get_potential_energy())
+    with pytest.raises(ValueError, match="no shipped model of that name .*Mo-s-nnp"):
+        read_model("Mo-s-nn")
+    # a file of that name in the working folder wins
+    (tmp_path / "Mo-s-nnp").write_text("{}")
+    with pytest.raises(ModelFileError):
+        read_model("Mo-s-nnp")

@@ -9,7 +9,7 @@ from ase.io import write
 
 from snnp_calc.cli import main
 
-MODEL = Path(__file__).resolve().parents[2] / "data" / "Mo-smeam2020.json"
+MODEL = Path(__file__).resolve().parents[2] / "snnp_calc" / "data" / "Mo-smeam2020.json"
 
 
 def test_json_report_of_the_mo_smeam(capsys):

@@ -77,7 +77,7 @@ def test_smeam_equals_meam_spline(plugin, smeam_model, tmp_path, kind):
 
 def test_fitted_smeam_equals_meam_spline(plugin, tmp_path):
     """The shipped Mo s-MEAM (e0 dropped: meam/spline has none) on a rattled 128-atom cell."""
-    model = read_model(REPO / "data" / "Mo-s-meam.json")
+    model = read_model(REPO / "snnp_calc" / "data" / "Mo-s-meam.json")
     model = Model(model.species, model.rho, model.f, model.g, model.phi, model.readout, [0.0])
     json_path, meam_path = tmp_path / "Mo.json", tmp_path / "Mo.meam.spline"
     write_model(model, json_path)
@@ -281,7 +281,7 @@ def nve_ase(model, atoms, dt_fs, steps, every):
 
 def test_nve_conserves_energy_like_ase(plugin):
     """Fitted Mo s-NNP, 54 atoms at ~1000 K, 1 fs, 1000 steps, from the same start."""
-    path = REPO / "data" / "Mo-s-nnp.json"
+    path = REPO / "snnp_calc" / "data" / "Mo-s-nnp.json"
     model = read_model(path)
     atoms = rattled(bulk("Mo", "bcc", 3.165, cubic=True).repeat(3), 0.05, 11)
     masses = atoms.get_masses()[:, None]

@@ -28,7 +28,7 @@ matplotlib = pytest.importorskip("matplotlib")
 import matplotlib.image  # noqa: E402  (after the skip)
 import matplotlib.pyplot as plt  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[2] / "snnp_calc" / "data"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -12,7 +12,7 @@ from snnp_calc import SNNP, read_model
 from snnp_calc.validation.eos import equilibrium
 from snnp_calc.validation.lattice import Crystal
 
-MODELS = Path(__file__).resolve().parents[2] / "data"
+MODELS = Path(__file__).resolve().parents[2] / "snnp_calc" / "data"
 ZUO = Path(__file__).resolve().parents[3] / "shared" / "data" / "zuo2020"
 
 
