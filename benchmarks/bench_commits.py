@@ -135,7 +135,7 @@ def compare(base, rounds):
 def section(base, head, rows, command, load_before, load_after, rounds):
     lines = [f"## Speed against an earlier commit: {head} vs {base}", "",
              f"- Command (from the repository root): `{command}`",
-             f"- {machine()}; load average (1 min) {load_before:.2f} before, "
+             f"- Machine: `nproc` = {machine()[1]}, {machine()[0]}; load average (1 min) {load_before:.2f} before, "
              f"{load_after:.2f} after",
              f"- {rounds} alternating turns per tree, each a fresh process; medians of medians.",
              "", "| measurement | base | this | this / base |", "|---|---:|---:|---:|"]

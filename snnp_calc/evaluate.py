@@ -8,11 +8,17 @@ positions) and runs the kernels once (:func:`evaluate_pairs`, through
 one neighbour list (:func:`evaluate_committee`). Shapes: n atoms, p pairs,
 ``_c`` Cartesian.
 """
+import logging
+from pathlib import Path
+
 import numpy as np
 from matscipy.neighbours import neighbour_list
 
 from .kernels.energy import single_point
 from .kernels.layout import VOIGT_VD
+
+LOG = logging.getLogger("snnp_calc")
+_COMPILED = {"told": False}
 
 # Below this many atoms the thread start-up costs more than it saves.
 PARALLEL_MIN_ATOMS = 64
@@ -58,6 +64,24 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None
         species_n = model.species_indices(numbers)
     pairs = neighbour_pairs(positions, cell, pbc, model.cutoff)
     return evaluate_pairs(model, pairs, species_n, parallel)
+
+
+def notice_first_compile(kernel):
+    """Say once, through ``logging``, that a kernel without an on-disk cache is about to compile.
+
+    Numba compiles the kernels on their first call and caches the machine
+    code next to the package (``kernel.stats.cache_path``); the first call
+    after an installation takes about half a minute, later ones load the
+    cache. ``snnp warmup`` compiles everything ahead.
+    """
+    if _COMPILED["told"] or kernel.signatures:
+        return
+    _COMPILED["told"] = True
+    name = kernel.py_func.__module__.rsplit(".", 1)[-1] + "." + kernel.__name__
+    if not any(Path(kernel.stats.cache_path).glob(f"{name}-*.nbi")):
+        LOG.warning("snnp_calc: compiling the Numba kernels for their first use (about half a "
+                    "minute, once; cached in %s). 'snnp warmup' does it ahead.",
+                    kernel.stats.cache_path)
 
 
 def neighbour_pairs(positions, cell, pbc, cutoff):
@@ -114,6 +138,7 @@ def evaluate_pairs(model, pairs, species_n, parallel=None):
         i_p, j_p, D_pc = i_p[keep], j_p[keep], D_pc[keep]
     if parallel is None:
         parallel = n >= PARALLEL_MIN_ATOMS
+    notice_first_compile(single_point)
     # one kernel call: for a few atoms, Numba's per-call cost is much of the total
     E_n, F_nc, W_ncc, G_nf = single_point(i_p, j_p, D_pc, species_n, model.kernel_model,
                                           bool(parallel))

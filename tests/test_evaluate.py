@@ -364,3 +364,36 @@ def test_neighbour_cell_keeps_invertible_cells():
     flat = np.diag([4.0, 4.0, 1e-12])
     out, _ = neighbour_cell(positions, flat, np.array([True, True, False]))
     np.testing.assert_array_equal(np.abs(out[2]), [0.0, 0.0, 1.0])
+
+
+class _Kernel:
+    """Looks like a Numba dispatcher that has not been called yet."""
+
+    def __init__(self, cache_path):
+        self.signatures = []
+        self.__name__ = "single_point"
+        self.py_func = type("F", (), {"__module__": "snnp_calc.kernels.energy"})
+        self.stats = type("S", (), {"cache_path": str(cache_path)})
+
+
+def test_first_compile_is_announced_once(tmp_path, caplog, monkeypatch):
+    from snnp_calc import evaluate as module
+    monkeypatch.setitem(module._COMPILED, "told", False)
+    with caplog.at_level("WARNING", logger="snnp_calc"):
+        module.notice_first_compile(_Kernel(tmp_path))
+        module.notice_first_compile(_Kernel(tmp_path))
+    assert len(caplog.records) == 1 and "compiling the Numba kernels" in caplog.text
+    monkeypatch.setitem(module._COMPILED, "told", False)
+    (tmp_path / "energy.single_point-42.py311.nbi").write_text("")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="snnp_calc"):
+        module.notice_first_compile(_Kernel(tmp_path))
+    assert not caplog.records
+
+
+def test_import_prints_nothing():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import snnp_calc, snnp_calc.cli"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == ""

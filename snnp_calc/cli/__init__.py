@@ -9,12 +9,13 @@
     snnp lammps-plugin build [--out DIR]
     snnp plot MODEL -o DIR [--data DATA.xyz] [--species El]
     snnp models [--json]
+    snnp warmup
     snnp validate MODEL [--lattice bcc|fcc|hcp|diamond] [--a A] [--data TRAIN.xyz] [--json]
                   [--plots DIR] [--species El] [--temperature T] [--melting-point TM]
                   [--md-time PS]
 
 One module per command (:mod:`.convert`, :mod:`.evaluate`, :mod:`.fit`,
-:mod:`.plot`, :mod:`.validate`, :mod:`.models`, :mod:`.lammps_plugin`), each with ``add_cli`` and ``run``.
+:mod:`.plot`, :mod:`.validate`, :mod:`.models`, :mod:`.warmup`, :mod:`.lammps_plugin`), each with ``add_cli`` and ``run``.
 Errors in the input (a malformed model file, a frame without energy, an
 element the model lacks) end the command with exit status 2 and a message
 that names the file.
@@ -22,9 +23,9 @@ that names the file.
 import argparse
 import sys
 
-from . import convert, evaluate, fit, lammps_plugin, models, plot, validate
+from . import convert, evaluate, fit, lammps_plugin, models, plot, validate, warmup
 
-COMMANDS = (convert, evaluate, fit, plot, validate, models, lammps_plugin)
+COMMANDS = (convert, evaluate, fit, plot, validate, models, warmup, lammps_plugin)
 
 
 def build_parser():

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from ase.units import GPa
 
+from ..evaluate import notice_first_compile
 from ..kernels import gradient
 from ..kernels.energy import atom_scratch
 from ..kernels.layout import GradientSlots, LossScratch
@@ -192,6 +193,7 @@ def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None
     # dR_nf and G_nf accumulate inside atom_terms
     ws.atoms.G_nf[:] = 0.0
     ws.atoms.dR_nf[:] = 0.0
+    notice_first_compile(gradient.loss_and_gradient)
     gradient.loss_and_gradient(n_chunks, data.loss_data(*structure_weights(data, weights)),
                                model.kernel_model, ws.atoms, pmap.slots, ws.loss, grad_cq)
     grad = pmap.to_parameters(model, grad_cq.sum(axis=0))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluate import neighbour_pairs, voigt
+from ..evaluate import neighbour_pairs, notice_first_compile, voigt
 from ..kernels.energy import single_point
 from ..kernels.layout import LossData, Neighbours
 
@@ -106,6 +106,7 @@ def predict_packed(model, data):
     G_nf : ndarray, shape (n, K)
         Descriptors.
     """
+    notice_first_compile(single_point)
     E_n, F_nc, W_ncc, G_nf = single_point(data.i_p, data.j_p, data.D_pc, data.species_n,
                                           model.kernel_model, True)
     starts = data.n_off_s[:-1]

@@ -261,3 +261,8 @@ def test_shipped_models_by_name_from_any_folder(tmp_path, monkeypatch, capsys):
     (tmp_path / "Mo-s-nnp").write_text("{}")
     with pytest.raises(ModelFileError):
         read_model("Mo-s-nnp")
+
+
+def test_warmup_compiles_every_kernel(capsys):
+    assert main(["warmup"]) == 0
+    assert "compiled or loaded every kernel in" in capsys.readouterr().out

@@ -99,10 +99,13 @@ void PairSNNP::coeff(int narg, char **arg)
   const std::string text = read_text(path);
   std::string problem;
   auto parsed = std::make_unique<snnp::Model>();
+  // An exception escaping into LAMMPS would abort every rank: each becomes a LAMMPS error.
   try {
     *parsed = snnp::parse_model_json(text);
   } catch (const snnp::ModelError &err) {
     problem = err.what();
+  } catch (const std::exception &err) {
+    problem = std::string("cannot read the model: ") + err.what();
   }
   if (!problem.empty()) error->all(FLERR, "snnp model file {}: {}", path, problem);
 

@@ -7,6 +7,8 @@
 #include "snnp_model.h"
 
 #include <algorithm>
+#include <cfloat>
+#include <charconv>
 #include <cmath>
 
 namespace snnp {
@@ -35,11 +37,56 @@ static std::vector<double> second_derivatives(double x0, double x1, const std::v
   return y2;
 }
 
+std::string repr(double x)
+{
+  char buffer[32];
+  const auto end = std::to_chars(buffer, buffer + sizeof(buffer), x).ptr;
+  return std::string(buffer, end);
+}
+
+int atomic_number(const std::string &symbol)
+{
+  static const char *symbols[] = {
+      "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl",
+      "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
+      "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
+      "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu",
+      "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt",
+      "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np",
+      "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs",
+      "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
+  for (int k = 0; k < static_cast<int>(sizeof(symbols) / sizeof(symbols[0])); ++k)
+    if (symbol == symbols[k]) return k + 1;
+  return 0;
+}
+
+/* snnp_calc.model.splines.check_spacing, operation for operation: the knot spacing must be a
+   normal float64 (1/h finite, so the interval index t/h stays in range) and the table's
+   coefficients, below 64 (max|y| + max|d|) max(1, 1/h)^3, must not overflow. */
+static void check_spacing(double x0, double x1, const std::vector<double> &y, double d0, double dN)
+{
+  const int m = static_cast<int>(y.size());
+  const double h = (x1 - x0) / (m - 1);
+  if (!(std::isfinite(h) && h >= DBL_MIN))
+    throw ModelError("degenerate knot spacing h = (x1 - x0) / (M - 1) = " + repr(h) + " (x0 = " +
+                     repr(x0) + ", x1 = " + repr(x1) + ", M = " + std::to_string(m) +
+                     "); expected a normal float64 between " + repr(DBL_MIN) +
+                     " and the float64 maximum");
+  const double s = std::max(1.0, 1.0 / h);
+  double y_max = 0.0;
+  for (double v : y) y_max = std::max(y_max, std::fabs(v));
+  const double bound = 64.0 * (y_max + std::max(std::fabs(d0), std::fabs(dN))) * s * s * s;
+  if (!std::isfinite(bound))
+    throw ModelError("values and end slopes too large for the knot spacing h = " + repr(h) +
+                     ": the spline's coefficients (up to max|y| / h^3) would overflow float64");
+}
+
 Spline::Spline(double x0, double x1, const std::vector<double> &y, double d0, double dN) :
     x0_(x0), x1_(x1), d0_(d0), dN_(dN), m_(static_cast<int>(y.size())), y_(y)
 {
   if (m_ < 2) throw ModelError("a spline needs at least 2 knots");
   if (!(x1 > x0)) throw ModelError("spline knots must increase (x1 > x0)");
+  check_spacing(x0, x1, y, d0, dN);
   h_ = (x1 - x0) / (m_ - 1);
   xmax_ = x1 - x0;
   inv_h_ = 1.0 / h_;

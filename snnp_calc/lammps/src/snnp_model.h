@@ -213,6 +213,9 @@ class Model {
 // the derivative dE/dr goes to deriv. snnp_calc/kernels/core.py, operation for operation.
 double zbl_switched(double z_a, double z_b, double r, double r_in, double r_out, double &deriv);
 
+// Shortest text that reads back to x, as Python's repr (for messages).
+std::string repr(double x);
+
 // Atomic number of an element symbol, 0 if it is none.
 int atomic_number(const std::string &symbol);
 

@@ -1,18 +1,23 @@
-/* Reader of the JSON model document (format "snnp", version 1) for the plugin.
+/* Reader of the JSON model document (format "snnp", versions 1 and 2) for the plugin.
 
-   The layout is that of snnp_calc/io_json.py; like that reader, this one is
-   strict: every key must be present (nothing is filled in), no unknown keys,
-   types, shapes and ranges are checked, numbers must be finite, and errors
-   name the key path ("filters.rho[0][1].y: expected 10 numbers, got 9").
-   JSON parsing is done by the nlohmann JSON header shipped with LAMMPS
-   (namespace nlohmann_lmp). */
+   The layout and the checks are those of snnp_calc/io/json_model.py and
+   json_document.py, which accept exactly the files this reader accepts: every
+   key must be present (nothing is filled in), no unknown or duplicate keys,
+   types, shapes and ranges are checked, numbers must be finite (a literal
+   beyond float64 such as 1e400 is refused anywhere, metadata included), the
+   limits MAX_* below hold, knot spacings are representable (Spline), and the
+   radial splines rho, f and phi end with value and slope 0 (DESIGN.md §1).
+   Every problem, JSON syntax included, is a ModelError naming the key path
+   ("filters.rho[0][1].y: expected 10 numbers, got 9"); no exception of the
+   JSON library leaves parse_model_json. JSON parsing is done by the nlohmann
+   JSON header shipped with LAMMPS (namespace nlohmann_lmp). */
 
 #include "snnp_model.h"
 
 #include "nlohmann/json.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <cfloat>
 #include <climits>
 #include <cmath>
 #include <initializer_list>
@@ -23,6 +28,14 @@ namespace snnp {
 using json = nlohmann_lmp::json;
 
 namespace {
+
+  // Size limits, those of snnp_calc/io (json_document.MAX_DEPTH, splines.MAX_KNOTS,
+  // json_model.MAX_FILTERS, MAX_LAYERS, MAX_WIDTH): no file makes the plugin allocate absurdly.
+  constexpr size_t MAX_DEPTH = 64;
+  constexpr long MAX_KNOTS = 100000;
+  constexpr size_t MAX_FILTERS = 1000;
+  constexpr size_t MAX_LAYERS = 64;
+  constexpr long MAX_WIDTH = 10000;
 
   [[noreturn]] void fail(const std::string &path, const std::string &message)
   {
@@ -39,12 +52,11 @@ namespace {
     return path + "[" + std::to_string(i) + "]";
   }
 
-  // Shortest text that reads back to x, as Python's repr.
-  std::string repr(double x)
+  // v as JSON text for a message, cut short: a value in a bad file may be huge.
+  std::string shown(const json &v)
   {
-    char buffer[32];
-    const auto end = std::to_chars(buffer, buffer + sizeof(buffer), x).ptr;
-    return std::string(buffer, end);
+    const std::string text = v.dump();
+    return text.size() <= 60 ? text : text.substr(0, 57) + "...";
   }
 
   std::string type_name(const json &v)
@@ -102,7 +114,7 @@ namespace {
     if (value < low || value > high) {
       std::string range = high == INT_MAX ? ">= " + std::to_string(low)
                                           : "in " + std::to_string(low) + ".." + std::to_string(high);
-      fail(path, "expected an integer " + range + ", got " + v.dump());
+      fail(path, "expected an integer " + range + ", got " + shown(v));
     }
     return static_cast<int>(value);
   }
@@ -127,10 +139,11 @@ namespace {
     return out;
   }
 
-  Spline spline(const json &v, const std::string &path)
+  // A spline; a radial one (rho, f, phi) must end with value 0 and slope 0 (DESIGN.md §1).
+  Spline spline(const json &v, const std::string &path, bool radial)
   {
     object(v, path, {"x0", "x1", "n_knots", "y", "d0", "dN", "fixed"});
-    const int m = integer(v["n_knots"], join(path, "n_knots"), 2, INT_MAX);
+    const int m = integer(v["n_knots"], join(path, "n_knots"), 2, MAX_KNOTS);
     const std::vector<double> y = vector(v["y"], join(path, "y"), m);
     const double x0 = number(v["x0"], join(path, "x0"));
     const double x1 = number(v["x1"], join(path, "x1"));
@@ -143,25 +156,42 @@ namespace {
         fail(item(join(path, "fixed"), i), "indices must be strictly increasing");
     }
     if (!(x1 > x0)) fail(path, "spline knots must increase: x0 = " + repr(x0) + ", x1 = " + repr(x1));
-    return Spline(x0, x1, y, d0, dN);
+    Spline out;
+    try {
+      out = Spline(x0, x1, y, d0, dN);
+    } catch (const ModelError &err) {
+      fail(path, err.what());
+    }
+    const std::string why = " (DESIGN.md §1: no step in the energy or the forces at the cutoff)";
+    if (radial && y[m - 1] != 0.0)
+      fail(item(join(path, "y"), m - 1),
+           "a radial spline must end with value 0 at its last knot, got " + repr(y[m - 1]) + why);
+    if (radial && dN != 0.0)
+      fail(join(path, "dN"), "a radial spline must end with slope 0 at its last knot, got " +
+           repr(dN) + why);
+    return out;
   }
 
   std::vector<Spline> spline_list(const json &v, const std::string &path, long n,
-                                  const std::string &what)
+                                  const std::string &what, bool radial)
   {
     array(v, path, n, what);
     std::vector<Spline> out;
-    for (size_t i = 0; i < v.size(); ++i) out.push_back(spline(v[i], item(path, i)));
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(spline(v[i], item(path, i), radial));
     return out;
   }
 
   // Rows of splines (one row per filter), appended filter-major: [k * width + b].
   int filter_rows(const json &v, const std::string &path, long n_rows, long width,
-                  const std::string &per, std::vector<Spline> &out)
+                  const std::string &per, bool radial, std::vector<Spline> &out)
   {
     array(v, path, n_rows, "filters (one per triplet filter)");
+    if (v.size() > MAX_FILTERS)
+      fail(path, "expected at most " + std::to_string(MAX_FILTERS) + " filters, got " +
+           std::to_string(v.size()));
     for (size_t k = 0; k < v.size(); ++k) {
-      std::vector<Spline> row = spline_list(v[k], item(path, k), width, "splines (one per " + per + ")");
+      std::vector<Spline> row = spline_list(v[k], item(path, k), width,
+                                            "splines (one per " + per + ")", radial);
       out.insert(out.end(), row.begin(), row.end());
     }
     return static_cast<int>(v.size());
@@ -181,7 +211,7 @@ namespace {
              "filter, got K_rho = " + std::to_string(model.K_r) + " and K_t = " +
              std::to_string(model.K_t));
       model.spline_readout = true;
-      model.U = spline_list(v["U"], "readout.U", S, "splines (one per species)");
+      model.U = spline_list(v["U"], "readout.U", S, "splines (one per species)", false);
       return;
     }
     if (kind != "mlp") fail("readout.kind", "unknown readout kind '" + kind + "'; expected 'mlp' or 'spline'");
@@ -198,14 +228,20 @@ namespace {
     model.activation = static_cast<Activation>(index);
     model.sizes = {K};
     const json &hidden = array(v["hidden"], "readout.hidden");
+    if (hidden.size() > MAX_LAYERS)
+      fail("readout.hidden", "expected at most " + std::to_string(MAX_LAYERS) +
+           " hidden layers, got " + std::to_string(hidden.size()));
     for (size_t i = 0; i < hidden.size(); ++i)
-      model.sizes.push_back(integer(hidden[i], item("readout.hidden", i), 1, INT_MAX));
+      model.sizes.push_back(integer(hidden[i], item("readout.hidden", i), 1, MAX_WIDTH));
     model.sizes.push_back(1);
     model.offset = matrix(v["input_offset"], "readout.input_offset", S, K);
     model.scale = matrix(v["input_scale"], "readout.input_scale", S, K);
+    // inputs are divided by the scales: each must have a finite reciprocal
     for (int i = 0; i < S * K; ++i)
-      if (!(model.scale[i] > 0))
-        fail(item(item("readout.input_scale", i / K), i % K), "scale must be positive, got " + repr(model.scale[i]));
+      if (!(model.scale[i] >= DBL_MIN))
+        fail(item(item("readout.input_scale", i / K), i % K),
+             "scale must be positive and a normal float64 (at least " + repr(DBL_MIN) +
+             ": inputs are divided by it), got " + repr(model.scale[i]));
     const long n_layers = static_cast<long>(model.sizes.size()) - 1;
     const json &sets = array(v["weights"], "readout.weights", S, "weight sets (one per species)");
     for (int a = 0; a < S; ++a) {
@@ -228,7 +264,7 @@ namespace {
   {
     if (v.is_null()) return;
     object(v, "core", {"kind", "r_inner", "r_outer"});
-    if (v["kind"] != "zbl") fail("core.kind", "unknown core " + v["kind"].dump() + "; expected \"zbl\"");
+    if (v["kind"] != "zbl") fail("core.kind", "unknown core " + shown(v["kind"]) + "; expected \"zbl\"");
     const double inner = number(v["r_inner"], "core.r_inner");
     const double outer = number(v["r_outer"], "core.r_outer");
     if (!(0.0 < inner && inner < outer))
@@ -239,100 +275,167 @@ namespace {
 
 }    // namespace
 
-int atomic_number(const std::string &symbol)
-{
-  static const char *symbols[] = {
-      "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S", "Cl",
-      "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
-      "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
-      "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu",
-      "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt",
-      "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np",
-      "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs",
-      "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og"};
-  for (int k = 0; k < static_cast<int>(sizeof(symbols) / sizeof(symbols[0])); ++k)
-    if (symbol == symbols[k]) return k + 1;
-  return 0;
-}
+namespace {
+
+  /* Where the parser is in the document, as a key path, from the events of nlohmann's
+     parser callback; it also refuses duplicate keys (nlohmann keeps the last, Python's
+     reader refuses them) and nesting deeper than MAX_DEPTH. */
+  class PathTracker {
+   public:
+    // Key path of the value being read (of the innermost container between its entries).
+    std::string path() const
+    {
+      std::string out;
+      for (const Frame &f : frames_) {
+        if (f.array)
+          out = item(out, f.count);
+        else if (f.has_key)
+          out = join(out, f.key);
+      }
+      return out;
+    }
+
+    bool on_event(json::parse_event_t event, const json &parsed)
+    {
+      using event_t = json::parse_event_t;
+      if (event == event_t::object_start || event == event_t::array_start) {
+        if (frames_.size() >= MAX_DEPTH)
+          fail(path(), "nested deeper than " + std::to_string(MAX_DEPTH) +
+               " levels of objects and arrays");
+        frames_.emplace_back();
+        frames_.back().array = event == event_t::array_start;
+      } else if (event == event_t::object_end || event == event_t::array_end) {
+        frames_.pop_back();
+        done_value();
+      } else if (event == event_t::key) {
+        Frame &f = frames_.back();
+        f.key = parsed.get<std::string>();
+        f.has_key = true;
+        if (!f.keys.insert(f.key).second) fail(path(), "duplicate key");
+      } else {
+        done_value();
+      }
+      return true;
+    }
+
+   private:
+    struct Frame {
+      bool array = false, has_key = false;
+      size_t count = 0;    // entries of an array read so far
+      std::string key;     // the last key of an object
+      std::set<std::string> keys;
+    };
+    std::vector<Frame> frames_;
+
+    void done_value()
+    {
+      if (frames_.empty()) return;
+      if (frames_.back().array)
+        ++frames_.back().count;
+      else
+        frames_.back().has_key = false;
+    }
+  };
+
+  // The parsed document; syntax errors and numbers beyond float64 name the key path.
+  json parse_document(const std::string &text)
+  {
+    // Python's json refuses a byte order mark, which nlohmann would skip.
+    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0)
+      fail("", "not valid JSON: a byte order mark is not allowed");
+    PathTracker tracker;
+    json::parser_callback_t on_event = [&tracker](int, json::parse_event_t event, json &parsed) {
+      return tracker.on_event(event, parsed);
+    };
+    try {
+      return json::parse(text, on_event);
+    } catch (const json::parse_error &err) {
+      fail(tracker.path(), std::string("not valid JSON: ") + err.what());
+    } catch (const json::out_of_range &err) {
+      // 406: a number literal beyond float64 (1e400, or an integer of 400 digits)
+      fail(tracker.path(), std::string("number out of the float64 range: ") + err.what());
+    } catch (const json::exception &err) {
+      fail(tracker.path(), std::string("not a valid JSON document: ") + err.what());
+    }
+  }
+
+  Model read_document(const json &doc)
+  {
+    if (!doc.is_object()) fail("", "expected an object, got " + type_name(doc));
+    for (const char *key : {"format", "version"})
+      if (!doc.contains(key)) fail(key, "missing key");
+    if (doc["format"] != "snnp") fail("format", "unknown format " + shown(doc["format"]) + "; expected \"snnp\"");
+    const int version = integer(doc["version"], "version", INT_MIN, INT_MAX);
+    if (version != 1 && version != 2)
+      fail("version", "unsupported version " + shown(doc["version"]) + "; this reader supports 1, 2");
+    // version 1 is version 2 without "core"
+    if (version == 2)
+      object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
+                       "e0", "core", "metadata"});
+    else
+      object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
+                       "e0", "metadata"});
+    const json &units = object(doc["units"], "units", {"energy", "length"});
+    if (units["energy"] != "eV") fail("units.energy", "unsupported unit " + shown(units["energy"]) + "; expected \"eV\"");
+    if (units["length"] != "Angstrom")
+      fail("units.length", "unsupported unit " + shown(units["length"]) + "; expected \"Angstrom\"");
+
+    Model model;
+    const json &species = array(doc["species"], "species");
+    if (species.empty()) fail("species", "expected at least one species");
+    for (size_t i = 0; i < species.size(); ++i) {
+      if (!species[i].is_string() || species[i].get<std::string>().empty())
+        fail(item("species", i), "expected an element symbol, got " + shown(species[i]));
+      const std::string sym = species[i].get<std::string>();
+      if (std::find(model.species.begin(), model.species.end(), sym) != model.species.end())
+        fail(item("species", i), "duplicate species '" + sym + "'");
+      if (atomic_number(sym) == 0) fail(item("species", i), "unknown element symbol '" + sym + "'");
+      model.species.push_back(sym);
+      model.z.push_back(atomic_number(sym));
+    }
+    model.S = static_cast<int>(model.species.size());
+    model.P = model.S * (model.S + 1) / 2;
+    const double cutoff = number(doc["cutoff"], "cutoff");
+
+    const json &filters = object(doc["filters"], "filters", {"rho", "f", "g"});
+    model.K_r = filter_rows(filters["rho"], "filters.rho", -1, model.S, "neighbour species", true,
+                            model.rho);
+    model.K_t = filter_rows(filters["f"], "filters.f", -1, model.S, "neighbour species", true,
+                            model.f);
+    filter_rows(filters["g"], "filters.g", model.K_t, model.P, "unordered species pair", false,
+                model.g);
+    if (model.K_r + model.K_t == 0) fail("filters", "the model needs at least one pair or triplet filter");
+    if (!doc["pair"].is_null())
+      model.phi = spline_list(doc["pair"], "pair", model.P, "splines (one per unordered species pair)",
+                               true);
+    read_readout(doc["readout"], model);
+    model.e0 = vector(doc["e0"], "e0", model.S);
+    if (version == 2) read_core(doc["core"], model);
+    if (!doc["metadata"].is_object()) fail("metadata", "expected an object, got " + type_name(doc["metadata"]));
+    model.finalize();
+    if (model.cutoff != cutoff)
+      fail("cutoff", repr(cutoff) + " does not equal the largest last knot of the radial splines, " +
+           repr(model.cutoff));
+    if (model.core_r_out > model.cutoff)
+      fail("core.r_outer", "the core ends at " + repr(model.core_r_out) + " A, beyond the cutoff " +
+           repr(model.cutoff));
+    return model;
+  }
+
+}    // namespace
 
 Model parse_model_json(const std::string &text)
 {
-  // nlohmann keeps the last of repeated keys; the Python reader refuses them, so must we.
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  json::parser_callback_t on_event = [&](int, json::parse_event_t event, json &parsed) {
-    if (event == json::parse_event_t::object_start) {
-      open_objects.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      open_objects.pop_back();
-    } else if (event == json::parse_event_t::key) {
-      const std::string key = parsed.get<std::string>();
-      if (!open_objects.back().insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  };
-  json doc;
+  // No exception other than ModelError may reach LAMMPS (it would abort every rank).
   try {
-    doc = json::parse(text, on_event);
-  } catch (const json::parse_error &err) {
-    fail("", std::string("not valid JSON: ") + err.what());
+    return read_document(parse_document(text));
+  } catch (const ModelError &) {
+    throw;
+  } catch (const json::exception &err) {
+    fail("", std::string("unexpected JSON error: ") + err.what());
+  } catch (const std::exception &err) {
+    fail("", std::string("cannot read the model: ") + err.what());
   }
-  if (!duplicate.empty()) fail("", "duplicate key '" + duplicate + "'");
-  if (!doc.is_object()) fail("", "expected an object, got " + type_name(doc));
-  for (const char *key : {"format", "version"})
-    if (!doc.contains(key)) fail(key, "missing key");
-  if (doc["format"] != "snnp") fail("format", "unknown format " + doc["format"].dump() + "; expected \"snnp\"");
-  const int version = integer(doc["version"], "version", INT_MIN, INT_MAX);
-  if (version != 1 && version != 2)
-    fail("version", "unsupported version " + doc["version"].dump() + "; this reader supports 1, 2");
-  // version 1 is version 2 without "core"
-  if (version == 2)
-    object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
-                     "e0", "core", "metadata"});
-  else
-    object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
-                     "e0", "metadata"});
-  const json &units = object(doc["units"], "units", {"energy", "length"});
-  if (units["energy"] != "eV") fail("units.energy", "unsupported unit " + units["energy"].dump() + "; expected \"eV\"");
-  if (units["length"] != "Angstrom")
-    fail("units.length", "unsupported unit " + units["length"].dump() + "; expected \"Angstrom\"");
-
-  Model model;
-  const json &species = array(doc["species"], "species");
-  if (species.empty()) fail("species", "expected at least one species");
-  for (size_t i = 0; i < species.size(); ++i) {
-    if (!species[i].is_string() || species[i].get<std::string>().empty())
-      fail(item("species", i), "expected an element symbol, got " + species[i].dump());
-    const std::string sym = species[i].get<std::string>();
-    if (std::find(model.species.begin(), model.species.end(), sym) != model.species.end())
-      fail(item("species", i), "duplicate species '" + sym + "'");
-    if (atomic_number(sym) == 0) fail(item("species", i), "unknown element symbol '" + sym + "'");
-    model.species.push_back(sym);
-    model.z.push_back(atomic_number(sym));
-  }
-  model.S = static_cast<int>(model.species.size());
-  model.P = model.S * (model.S + 1) / 2;
-  const double cutoff = number(doc["cutoff"], "cutoff");
-
-  const json &filters = object(doc["filters"], "filters", {"rho", "f", "g"});
-  model.K_r = filter_rows(filters["rho"], "filters.rho", -1, model.S, "neighbour species", model.rho);
-  model.K_t = filter_rows(filters["f"], "filters.f", -1, model.S, "neighbour species", model.f);
-  filter_rows(filters["g"], "filters.g", model.K_t, model.P, "unordered species pair", model.g);
-  if (model.K_r + model.K_t == 0) fail("filters", "the model needs at least one pair or triplet filter");
-  if (!doc["pair"].is_null())
-    model.phi = spline_list(doc["pair"], "pair", model.P, "splines (one per unordered species pair)");
-  read_readout(doc["readout"], model);
-  model.e0 = vector(doc["e0"], "e0", model.S);
-  if (version == 2) read_core(doc["core"], model);
-  if (!doc["metadata"].is_object()) fail("metadata", "expected an object, got " + type_name(doc["metadata"]));
-  model.finalize();
-  if (model.cutoff != cutoff)
-    fail("cutoff", repr(cutoff) + " does not equal the largest last knot of the radial splines, " +
-         repr(model.cutoff));
-  if (model.core_r_out > model.cutoff)
-    fail("core.r_outer", "the core ends at " + repr(model.core_r_out) + " A, beyond the cutoff " +
-         repr(model.cutoff));
-  return model;
 }
 
 }    // namespace snnp
