@@ -135,8 +135,8 @@ def compare(base, rounds):
 def section(base, head, rows, command, load_before, load_after, rounds):
     lines = [f"## Speed against an earlier commit: {head} vs {base}", "",
              f"- Command (from the repository root): `{command}`",
-             f"- Machine: `nproc` = {machine()[1]}, {machine()[0]}; load average (1 min) {load_before:.2f} before, "
-             f"{load_after:.2f} after",
+             f"- Machine: `nproc` = {machine()[1]}, {machine()[0]}; load average (1 min) "
+             f"{load_before:.2f} before, {load_after:.2f} after",
              f"- {rounds} alternating turns per tree, each a fresh process; medians of medians.",
              "", "| measurement | base | this | this / base |", "|---|---:|---:|---:|"]
     for name, (old, new, ratio) in rows.items():
@@ -161,7 +161,8 @@ def main(argv=None):
     text = section(base, head, rows, command, before, after, args.rounds)
     print(text)
     if args.write:
-        write_block(text, *markers("commits"))
+        start, end = markers("commits")
+        write_block(f"{start}\n{text}\n{end}", start, end)
 
 
 if __name__ == "__main__":
