@@ -7,6 +7,7 @@ from ase.build import bulk
 
 from snnp_calc import Committee
 from snnp_calc.model.initial import initial_model
+from tests.helpers import unavailable
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -16,7 +17,7 @@ def potentials_dir():
     """The shared LAMMPS meam/spline reference potentials (skip when absent)."""
     path = SHARED / "potentials"
     if not path.is_dir():
-        pytest.skip(f"shared reference potentials not found at {path}")
+        unavailable(f"shared reference potentials not found at {path}")
     return path
 
 
@@ -25,7 +26,7 @@ def zuo_dir():
     """The shared Zuo et al. (2020) DFT data sets (skip when absent)."""
     path = SHARED / "zuo2020"
     if not path.is_dir():
-        pytest.skip(f"shared DFT data not found at {path}")
+        unavailable(f"shared DFT data not found at {path}")
     return path
 
 

@@ -12,6 +12,7 @@ from ase import Atoms
 from snnp_calc import read_model
 from snnp_calc.dataset import Frame, read_frames
 from snnp_calc.model.initial import initial_model
+from tests.helpers import require_module
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -68,13 +69,13 @@ def table_rows(markdown):
 
 
 def assert_png(path):
-    image = pytest.importorskip("matplotlib.image").imread(path)
+    image = require_module("matplotlib.image").imread(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert image.ndim == 3 and min(image.shape[:2]) > 200 and image.std() > 0
 
 
 def test_architecture_ladder(zuo_dir, tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     out = run("architecture_ladder.py", *SMOKE, "--rungs", "s-MEAM", "2+2 MLP", "--data",
               str(zuo_dir), "--out", str(tmp_path))
     text = (tmp_path / "ladder.md").read_text()
@@ -91,7 +92,7 @@ def test_architecture_ladder(zuo_dir, tmp_path):
 
 
 def test_committee_uncertainty(zuo_dir, tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     out = run("committee_uncertainty.py", *SMOKE, "--members", "2", "--data", str(zuo_dir),
               "--out", str(tmp_path))
     rows = table_rows((tmp_path / "committee.md").read_text())
@@ -169,8 +170,7 @@ def shared_filters_run(zuo_dir, tmp_path_factory):
 
 
 def test_shared_filters_table_and_figure(zuo_dir, tmp_path_factory):
-    import pytest
-    imread = pytest.importorskip("matplotlib.image").imread
+    imread = require_module("matplotlib.image").imread
 
     from snnp_calc import read_model
     from snnp_calc.dataset import read_frames
@@ -231,7 +231,7 @@ def test_shared_filters_without_data(tmp_path):
 
 def test_physical_constraints(zuo_dir, tmp_path):
     """Free and constrained fits: table, figure, and the constraints hold in the written model."""
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     out = run("physical_constraints.py", "--elements", "Mo", "--max-structures", "8",
               "--max-time", "3", "--data", str(zuo_dir), "--out", str(tmp_path))
     rows = table_rows((tmp_path / "constraints.md").read_text())

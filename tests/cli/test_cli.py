@@ -10,6 +10,7 @@ from ase.io import write
 from snnp_calc import SNNP, read_model, write_model
 from snnp_calc.cli import main
 from snnp_calc.errors import ModelFileError
+from tests.helpers import require_module
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_errors_exit_2_with_message(tmp_path, capsys, snnp_model):
 
 
 def test_fit_command_with_config_and_plots(reference_xyz, tmp_path, capsys):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     path, _ = reference_xyz
     config = tmp_path / "fit.toml"
     config.write_text('preset = "s-nnp"\nn_rho = 2\nn_triplet = 1\nhidden = "3"\nknots = 6\n'

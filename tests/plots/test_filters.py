@@ -23,8 +23,9 @@ from snnp_calc.plots.filters import (
     readout_response,
 )
 from snnp_calc.plots.model_figures import write_model_plots
+from tests.helpers import require_module
 
-matplotlib = pytest.importorskip("matplotlib")
+require_module("matplotlib")
 import matplotlib.image  # noqa: E402  (after the skip)
 import matplotlib.pyplot as plt  # noqa: E402
 

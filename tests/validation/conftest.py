@@ -11,6 +11,7 @@ import pytest
 from snnp_calc import SNNP, read_model
 from snnp_calc.validation.eos import equilibrium
 from snnp_calc.validation.lattice import Crystal
+from tests.helpers import unavailable
 
 MODELS = Path(__file__).resolve().parents[2] / "snnp_calc" / "data"
 ZUO = Path(__file__).resolve().parents[3] / "shared" / "data" / "zuo2020"
@@ -21,7 +22,7 @@ def mo_train():
     """The Mo training set of Zuo et al. (2020) (skip when the shared data are absent)."""
     path = ZUO / "Mo" / "train.xyz"
     if not path.is_file():
-        pytest.skip(f"shared DFT data not found at {path}")
+        unavailable(f"shared DFT data not found at {path}")
     return path
 
 
