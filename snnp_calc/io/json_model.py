@@ -95,8 +95,9 @@ def _check_radial_ends(model):
     for path, spline in named:
         problem = radial_end_problem(spline)
         if problem is not None:
-            raise ValueError(f"{path}.{problem[0]}: {problem[1]}; the JSON model format needs "
-                             "it (DESIGN.md §1), write this model as meam/spline instead")
+            raise ValueError(f"{path}.{problem[0]}: {problem[1]}; the JSON model format "
+                             "requires it (DESIGN.md §1: no step in the energy or the forces at "
+                             "the cutoff); only a meam/spline file (s-MEAM) may end otherwise")
 
 
 def _spline_dict(spline):

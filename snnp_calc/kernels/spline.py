@@ -29,7 +29,8 @@ def spline_eval(table, x_index, x):
                                   head[x_index, 3], head[x_index, 4], head[x_index, 5])
     off, m = table.index_xd[x_index, 0], table.index_xd[x_index, 1]
     t = x - x0
-    if t <= 0.0:
+    # 'not t > 0' also sends a NaN here, never to an interval index out of range
+    if not t > 0.0:
         return table.y_m[off] + d0 * t, d0, 0.0
     if t >= span:
         return table.y_m[off + m - 1] + dN * (t - span), dN, 0.0
@@ -73,7 +74,8 @@ def basis_add(table, x_index, x, wv, wd, q_off_x, grad_q):
     m = table.index_xd[x_index, 1]
     q = q_off_x[x_index]
     t = x - x0
-    if t <= 0.0:
+    # 'not t > 0' also sends a NaN here, never to an interval index out of range
+    if not t > 0.0:
         grad_q[q] += wv
         grad_q[q + 2 * m] += wv * t + wd
         return

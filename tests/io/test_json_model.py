@@ -351,3 +351,87 @@ def test_error_message_example(mlp_doc, check_rejected):
     _short_y(doc)
     message = check_rejected(json.dumps(doc), "filters.rho[0][1].y")
     assert message.endswith("filters.rho[0][1].y: expected 5 numbers, got 4")
+
+
+# --- values the plugin could not evaluate: the same checks as its reader --------------------
+def _radial_end(name, field, value):
+    def mutate(d):
+        spline = d["filters"][name][0][1] if name != "pair" else d["pair"][2]
+        if field == "y":
+            spline["y"][-1] = value
+        else:
+            spline["dN"] = value
+    return mutate
+
+
+def _spacing(x0, x1):
+    def mutate(d):
+        s = d["filters"]["g"][1][0]
+        s["x0"], s["x1"] = x0, x1
+    return mutate
+
+
+def _mlp_limit(d, key, value):
+    d["readout"][key] = value
+
+
+BAD_VALUE_CASES = [
+    # radial splines must end with value 0 and slope 0 (DESIGN.md §1)
+    ("rho_end_value", _radial_end("rho", "y", 1e-16), "filters.rho[0][1].y[4]", "value 0"),
+    ("f_end_slope", _radial_end("f", "dN", -0.25), "filters.f[0][1].dN", "slope 0"),
+    ("pair_end_value", _radial_end("pair", "y", 5e-324), "pair[2].y[4]", "value 0"),
+    # knot spacing that underflows, or whose reciprocal or coefficients overflow
+    ("spacing_underflow", _spacing(1e-310, 2e-310), "filters.g[1][0]", "degenerate knot spacing"),
+    ("spacing_zero", _spacing(0.0, 5e-324), "filters.g[1][0]", "degenerate knot spacing"),
+    ("span_overflow", _spacing(-1.7e308, 1.7e308), "filters.g[1][0]", "degenerate knot spacing"),
+    ("coefficients_overflow", _spacing(0.0, 1e-110), "filters.g[1][0]", "would overflow"),
+    ("knots_equal_after_rounding", _spacing(1.0, 1.0 + 1e-300), "filters.g[1][0]", "increase"),
+    # size limits (json_model.MAX_*), the same in the plugin
+    ("n_knots_huge", setter(*RHO01, "n_knots", value=10 ** 12), "filters.rho[0][1].n_knots",
+     "2..100000"),
+    ("n_knots_float", setter(*RHO01, "n_knots", value=1e12), "filters.rho[0][1].n_knots",
+     "expected an integer"),
+    ("hidden_too_wide", lambda d: _mlp_limit(d, "hidden", [10 ** 9]), "readout.hidden[0]",
+     "1..10000"),
+    ("hidden_too_deep", lambda d: _mlp_limit(d, "hidden", [3] * 65), "readout.hidden",
+     "at most 64"),
+    ("too_many_filters", lambda d: d["filters"]["rho"].extend(d["filters"]["rho"] * 500),
+     "filters.rho", "at most 1000"),
+    # a divisor without a finite reciprocal
+    ("scale_subnormal", setter("readout", "input_scale", 1, 2, value=5e-324),
+     "readout.input_scale[1][2]", "normal float64"),
+    ("species_X", setter("species", value=["Mo", "X"]), "species[1]", "unknown element"),
+    ("core_beyond_cutoff", setter("core", value={"kind": "zbl", "r_inner": 1.0, "r_outer": 9.0}),
+     "core.r_outer", "beyond the cutoff"),
+]
+
+
+@pytest.mark.parametrize("mutate, path, words", [c[1:] for c in BAD_VALUE_CASES],
+                         ids=[c[0] for c in BAD_VALUE_CASES])
+def test_bad_values(mlp_doc, check_rejected, mutate, path, words):
+    doc = copy.deepcopy(mlp_doc)
+    mutate(doc)
+    assert words in check_rejected(json.dumps(doc), path)
+
+
+def test_near_degenerate_spacing_is_accepted(mlp_doc):
+    """A tiny spacing that float64 still represents, with its coefficients, is a valid spline."""
+    doc = copy.deepcopy(mlp_doc)
+    s = doc["filters"]["g"][1][0]
+    s["x1"] = float(np.nextafter(s["x0"], np.inf))
+    spline = json_model.from_dict(doc).g[1][0]
+    assert spline.x1 == np.nextafter(spline.x0, np.inf) and np.isfinite(spline(0.5)[0])
+
+
+def test_writer_refuses_radial_end_off_zero(tmp_path):
+    """What the reader refuses the writer does not write; meam/spline still holds it."""
+    model = smeam_model()
+    s = model.f[0][1]
+    bad = Model(model.species, model.rho, [[model.f[0][0], s.with_params(
+        np.concatenate([s.y, [s.d0, 1e-16]]))]], model.g, model.phi, model.readout, [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"filters\.f\[0\]\[1\]\.dN: a radial spline must end "
+                                         r"with slope 0"):
+        write_model(bad, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+    write_model(bad, tmp_path / "bad.meam.spline")
+    assert read_model(tmp_path / "bad.meam.spline").f[0][1].dN == 1e-16

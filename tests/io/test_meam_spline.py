@@ -255,6 +255,14 @@ BAD_NEW = [
     ("spline3eq-missing", _drop(GOOD_NEW, 9, 9), 9, "'3'"),
     ("no-comment-line", _drop(GOOD_NEW, 1, 1), 1, "'meam/spline 1 Si'"),
     ("empty", "", 1, "end of file"),
+    ("count-too-many", _edit(GOOD_NEW, 4, "3", "100001"), 4, "'100001'"),
+    ("count-huge", _edit(GOOD_NEW, 4, "3", "1000000000000"), 4, "'1000000000000'"),
+    # increasing, uniform to 1e-8 and finite, but h = 1e-320 underflows: no usable spline
+    ("knots-subnormal", _edit(_edit(_edit(GOOD_NEW, 6, "2.0", "0"), 7, "3.0", "1e-320"), 8,
+                              "4.0", "2e-320"), 6, "degenerate knot spacing"),
+    # finite values whose spline coefficients (y / h^3) overflow
+    ("coefficients-overflow", _edit(_edit(_edit(GOOD_NEW, 6, "2.0 1.0", "0 1e300"), 7, "3.0",
+                                          "0.001"), 8, "4.0", "0.002"), 6, "would overflow"),
 ]
 
 
@@ -312,3 +320,25 @@ def test_not_utf8(tmp_path):
     path.write_bytes(_edit(GOOD_NEW, 7, "0.5", "X").encode().replace(b"X", b"\xb5"))
     with pytest.raises(ModelFileError, match=r"latin.meam.spline:7:.*\\xb5"):
         read_meam_spline(path)
+
+
+def test_radial_ends_off_zero_are_read(potentials_dir, tmp_path):
+    """LAMMPS does not require radial splines to end at 0; published files do not all do it.
+
+    Such files are read as they are (and evaluated as LAMMPS does); only ends
+    at exactly 0 with slope 0 are marked fixed. The JSON format refuses them.
+    """
+    off_zero = {}
+    for path in _potential_files(potentials_dir):
+        model = read_meam_spline(path, species=OLD_SPECIES.get(path.name))
+        radial = list(model.phi) + list(model.rho[0]) + list(model.f[0])
+        off_zero[path.name] = sum(s.y[-1] != 0.0 or s.dN != 0.0 for s in radial)
+        for s in radial:
+            assert s.fixed[[-3, -1]].all() == (s.y[-1] == 0.0 and s.dN == 0.0)
+    assert off_zero["Cu.smeam2020.meam.spline"] > 0 and off_zero["Mo.smeam2020.meam.spline"] == 0
+    path = tmp_path / "tail.meam.spline"
+    path.write_text(_edit(GOOD_NEW, 26, "4.0 0 0", "4.0 0.5 0"))    # f ends at 0.5
+    model = read_meam_spline(path)
+    assert model.f[0][0].y[-1] == 0.5 and model.triplet_range == np.inf
+    with pytest.raises(ValueError, match=r"filters\.f\[0\]\[0\]\.y\[2\]"):
+        write_model(model, tmp_path / "tail.json")

@@ -139,16 +139,23 @@ def test_conftest_snnp_model_equals_calculator(plugin, snnp_model, tmp_path):
     compare_with_reference(snnp_model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
 
 
-@pytest.mark.parametrize("f_tail", [False, True], ids=["f-vanishes", "f-tail"])
 @pytest.mark.parametrize("kind", ["cubic", "triclinic"])
-def test_short_triplet_filters(plugin, tmp_path, f_tail, kind):
-    """f ending at 3.3 Å inside a 4.6 Å cutoff: exact whether or not f vanishes beyond its end."""
-    model = mlp_model("silu", seed=20, f_end=3.3, f_tail=f_tail)
+def test_short_triplet_filters(plugin, tmp_path, kind):
+    """f ending at 3.3 Å inside a 4.6 Å cutoff: the plugin skips the farther legs exactly."""
+    model = mlp_model("silu", seed=20, f_end=3.3)
     assert max(s.x1 for row in model.f for s in row) == 3.3 and model.cutoff == 4.6
     path = tmp_path / "m.json"
     write_model(model, path)
     atoms = STRUCTURES[kind]()
     compare_with_reference(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
+
+
+def test_radial_filters_that_do_not_vanish_are_no_json_model(tmp_path):
+    """DESIGN §1: an f with a nonzero end slope would make an energy step at the cutoff; the
+    JSON writer refuses it, naming the spline (the plugin reads JSON only)."""
+    with pytest.raises(ValueError, match=r"filters\.f\[0\]\[0\]\.dN"):
+        write_model(mlp_model("silu", seed=20, f_end=3.3, f_tail=True), tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
 
 
 def test_null_type_in_hybrid(plugin, tmp_path):

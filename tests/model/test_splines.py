@@ -78,10 +78,34 @@ def test_params_round_trip(spline):
     (dict(x0=0.0, x1=1.0, y=[1.0, np.nan], d0=0.0, dN=0.0), "finite"),
     (dict(x0=0.0, x1=1.0, y=[1.0, 2.0], d0=np.inf, dN=0.0), "finite"),
     (dict(x0=0.0, x1=1.0, y=[1.0, 2.0], d0=0.0, dN=0.0, fixed=[True]), "fixed"),
+    # 1.0 + 1e-300 rounds to 1.0
+    (dict(x0=1.0, x1=1.0 + 1e-300, y=[1.0, 2.0], d0=0.0, dN=0.0), "increase"),
+    # h = (x1 - x0) / (M - 1) subnormal or 0 after rounding: 1/h is inexact or infinite
+    (dict(x0=1e-310, x1=2e-310, y=[1.0, 2.0], d0=0.0, dN=0.0), "degenerate knot spacing"),
+    (dict(x0=0.0, x1=5e-324, y=[1.0, 2.0, 3.0], d0=0.0, dN=0.0), "degenerate knot spacing"),
+    (dict(x0=0.0, x1=4e-308, y=[1.0, 2.0, 3.0], d0=0.0, dN=0.0), "degenerate knot spacing"),
+    # x1 - x0 overflows
+    (dict(x0=-1e308, x1=1e308, y=[1.0, 2.0], d0=0.0, dN=0.0), "degenerate knot spacing"),
+    # coefficients up to y / h^3 overflow
+    (dict(x0=0.0, x1=1e-110, y=[1.0, 2.0], d0=0.0, dN=0.0), "would overflow"),
+    (dict(x0=0.0, x1=1.0, y=[1e308, 0.0], d0=0.0, dN=0.0), "would overflow"),
+    (dict(x0=0.0, x1=1.0, y=[1.0, 0.0], d0=-1e307, dN=0.0), "would overflow"),
 ])
 def test_invalid_splines_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Spline(**kwargs)
+
+
+def test_smallest_representable_spacing():
+    """Just above the limits the spline is valid and its table finite."""
+    # a spacing at the smallest normal float64 is usable only by a spline that is 0
+    for x0, x1, y in ((0.0, 4.5e-308, [0.0, 0.0, 0.0]), (1.0, float(np.nextafter(1.0, 2.0)),
+                                                         [0.5, -0.5])):
+        s = Spline(x0, x1, y, 0.0, 0.0)
+        value, deriv = s(np.linspace(x0, x1, 5))
+        assert np.isfinite(value).all() and np.isfinite(deriv).all()
+    s = Spline(0.0, 1.0, [1e300, 0.0], 0.0, 0.0)
+    assert np.isfinite(s(0.3)[0])
 
 
 def test_spline_is_immutable(spline):

@@ -201,6 +201,14 @@ void PairSNNP::compute(int eflag, int vflag)
     }
     work.n = n;
     const double energy = model->atom_energy(a, work);
+    // A valid model with extreme parameters can overflow; never hand LAMMPS inf or NaN
+    // (snnp_calc.evaluate refuses such results too). One non-finite term makes the sum so.
+    double sum = energy;
+    for (int q = 0; q < 3 * n; ++q) sum += work.dE[q];
+    if (!std::isfinite(sum))
+      error->one(FLERR, "Pair style snnp: model file {} gives a non-finite energy or force for "
+                 "atom {} ({} neighbours): its parameters overflow float64 here", model_file,
+                 tag ? tag[i] : i, n);
 
     if (eflag_global) eng_vdwl += energy;
     if (eflag_atom) eatom[i] += energy;

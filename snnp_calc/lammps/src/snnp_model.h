@@ -39,7 +39,8 @@ class Spline {
   double eval(double x, double &deriv) const
   {
     const double t = x - x0_;
-    if (t <= 0.0) {
+    // written !(t > 0) so that a NaN argument gives NaN here instead of an interval index
+    if (!(t > 0.0)) {
       deriv = d0_;
       return y_[0] + d0_ * t;
     }
@@ -98,7 +99,7 @@ class SplineGroup {
       return;
     }
     const double t = x - x0_;
-    if (t <= 0.0) {
+    if (!(t > 0.0)) {    // NaN included, as in Spline::eval
       for (int k = 0; k < K; ++k) {
         deriv[k] = d0_[k];
         value[k] = y_[k] + d0_[k] * t;

@@ -6,7 +6,7 @@
    types, shapes and ranges are checked, numbers must be finite (a literal
    beyond float64 such as 1e400 is refused anywhere, metadata included), the
    limits MAX_* below hold, knot spacings are representable (Spline), and the
-   radial splines rho, f and phi end with value and slope 0 (DESIGN.md §1).
+   radial splines rho, f and phi end with value and slope 0 (DESIGN.md section 1).
    Every problem, JSON syntax included, is a ModelError naming the key path
    ("filters.rho[0][1].y: expected 10 numbers, got 9"); no exception of the
    JSON library leaves parse_model_json. JSON parsing is done by the nlohmann
@@ -37,9 +37,27 @@ namespace {
   constexpr size_t MAX_LAYERS = 64;
   constexpr long MAX_WIDTH = 10000;
 
+  // text with every byte outside printable ASCII as \xNN: a message may quote bytes of a
+  // broken file, and LAMMPS' Python module cannot decode an error that is not UTF-8.
+  std::string printable(const std::string &text)
+  {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char c : text) {
+      if (c >= 0x20 && c < 0x7f) {
+        out += static_cast<char>(c);
+      } else {
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+    return out;
+  }
+
   [[noreturn]] void fail(const std::string &path, const std::string &message)
   {
-    throw ModelError((path.empty() ? std::string("<document>") : path) + ": " + message);
+    throw ModelError(printable((path.empty() ? std::string("<document>") : path) + ": " + message));
   }
 
   std::string join(const std::string &path, const std::string &key)
@@ -162,7 +180,7 @@ namespace {
     } catch (const ModelError &err) {
       fail(path, err.what());
     }
-    const std::string why = " (DESIGN.md §1: no step in the energy or the forces at the cutoff)";
+    const std::string why = " (DESIGN.md section 1: no step in the energy or the forces at the cutoff)";
     if (radial && y[m - 1] != 0.0)
       fail(item(join(path, "y"), m - 1),
            "a radial spline must end with value 0 at its last knot, got " + repr(y[m - 1]) + why);
@@ -343,6 +361,16 @@ namespace {
     // Python's json refuses a byte order mark, which nlohmann would skip.
     if (text.compare(0, 3, "\xEF\xBB\xBF") == 0)
       fail("", "not valid JSON: a byte order mark is not allowed");
+    // nlohmann takes a NUL byte for the end of the input and would ignore what follows;
+    // JSON allows none anywhere (inside strings it is written \u0000).
+    const size_t nul = text.find('\0');
+    if (nul != std::string::npos) {
+      const size_t line_start = text.rfind('\n', nul);
+      const size_t column = line_start == std::string::npos ? nul + 1 : nul - line_start;
+      fail("", "not valid JSON: a NUL byte at line " +
+           std::to_string(std::count(text.begin(), text.begin() + nul, '\n') + 1) +
+           ", column " + std::to_string(column));
+    }
     PathTracker tracker;
     json::parser_callback_t on_event = [&tracker](int, json::parse_event_t event, json &parsed) {
       return tracker.on_event(event, parsed);
