@@ -24,7 +24,7 @@ import threading
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
-from .evaluate import evaluate, evaluate_committee, stress_volume, voigt
+from .evaluate import PairList, evaluate, evaluate_committee, stress_volume, voigt
 from .io import read_model
 from .model.committee import Committee
 from .model.model import Model
@@ -32,6 +32,9 @@ from .model.model import Model
 # Numba's default (workqueue) threading layer must not be entered from two
 # Python threads at once; a busy lock sends the second caller to the serial build.
 _PARALLEL_LOCK = threading.Lock()
+
+# Neighbour-list skin, Å (benchmarks/bench_md.py measured it)
+SKIN = 0.5
 
 
 class SNNP(Calculator):
@@ -51,6 +54,12 @@ class SNNP(Calculator):
     species : str, optional
         The element of an old-format (single-species) meam/spline file, which
         names none; see :func:`snnp_calc.read_model`.
+    skin : float or None
+        Å: the neighbour list is built at the cutoff plus ``skin`` and reused
+        until an atom has moved more than half of it or the cell, pbc or atom
+        count changed (:class:`snnp_calc.evaluate.PairList`), as LAMMPS does;
+        the results equal those of a fresh list to round-off. ``None`` or 0:
+        a new list every call.
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress",
@@ -58,12 +67,13 @@ class SNNP(Calculator):
     default_parameters = {}
     nolabel = True
 
-    def __init__(self, model, parallel=None, species=None, **kwargs):
+    def __init__(self, model, parallel=None, species=None, skin=SKIN, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(model, (Model, Committee)):
             model = read_model(model, species=species)
         self.model = model
         self.parallel = parallel
+        self.pair_list = PairList(skin) if skin else None
         self._kept = (None, None, None)
         if isinstance(model, Committee):
             # a committee also reports its members' spread (instance list; the class's stays)
@@ -101,9 +111,10 @@ class SNNP(Calculator):
         parallel_arg = None if parallel and self.parallel is None else bool(parallel)
         try:
             if isinstance(self.model, Committee):
-                out = evaluate_committee(*args, parallel=parallel_arg)
+                out = evaluate_committee(*args, parallel=parallel_arg, pair_list=self.pair_list)
             else:
-                out = evaluate(*args, parallel=parallel_arg, species_n=species_n)
+                out = evaluate(*args, parallel=parallel_arg, species_n=species_n,
+                               pair_list=self.pair_list)
         finally:
             if parallel:
                 _PARALLEL_LOCK.release()

@@ -16,6 +16,7 @@ from matscipy.neighbours import neighbour_list
 
 from .kernels.energy import single_point
 from .kernels.layout import VOIGT_VD
+from .kernels.neighbours import pairs_within
 
 LOG = logging.getLogger("snnp_calc")
 _COMPILED = {"told": False}
@@ -27,7 +28,8 @@ PARALLEL_MIN_ATOMS = 64
 MIN_DISTANCE = 1e-6
 
 
-def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None):
+def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None,
+             pair_list=None):
     """Energy, per-atom energies, forces and virials of one configuration.
 
     Parameters
@@ -45,6 +47,9 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None
     species_n : ndarray of int64, shape (n,), optional
         ``model.species_indices(numbers)``, if the caller already has it (the
         calculator keeps it while the numbers do not change).
+    pair_list : PairList, optional
+        A neighbour list with a skin to reuse between calls (MD, relaxations);
+        default: a new list at the cutoff.
 
     Returns
     -------
@@ -62,7 +67,10 @@ def evaluate(model, numbers, positions, cell, pbc, parallel=None, species_n=None
     """
     if species_n is None:
         species_n = model.species_indices(numbers)
-    pairs = neighbour_pairs(positions, cell, pbc, model.cutoff)
+    if pair_list is None:
+        pairs = neighbour_pairs(positions, cell, pbc, model.cutoff)
+    else:
+        pairs = pair_list.pairs(positions, cell, pbc, model.cutoff)
     return evaluate_pairs(model, pairs, species_n, parallel)
 
 
@@ -84,18 +92,72 @@ def notice_first_compile(kernel):
                     kernel.stats.cache_path)
 
 
-def neighbour_pairs(positions, cell, pbc, cutoff):
+class PairList:
+    """A neighbour list with a skin, rebuilt only when it can no longer be trusted.
+
+    Built with matscipy at ``cutoff + skin``, with every pair's image shift;
+    reused (:func:`snnp_calc.kernels.neighbours.pairs_within` then keeps the
+    pairs within the cutoff at the current positions) until an atom has
+    moved more than half the skin since the build, or the cell, pbc, the
+    number of atoms or the cutoff changed. The pairs equal those of a fresh
+    list, so results agree with one to round-off.
+
+    Parameters
+    ----------
+    skin : float
+        Å, > 0.
+    """
+
+    def __init__(self, skin):
+        if not (np.isfinite(skin) and skin > 0):
+            raise ValueError(f"the neighbour-list skin must be a positive length (Å), got {skin!r}")
+        self.skin = float(skin)
+        self.key = None
+        self.builds = 0
+
+    def pairs(self, positions, cell, pbc, cutoff):
+        """``(i_p, j_p, d_p, D_pc)`` within ``cutoff`` at ``positions`` (see :func:`neighbour_pairs`)."""
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        if len(positions) == 0:
+            return neighbour_pairs(positions, cell, pbc, cutoff)
+        cell = np.asarray(cell, dtype=np.float64)
+        pbc = np.asarray(pbc, dtype=bool)
+        key = (len(positions), cell.tobytes(), pbc.tobytes(), float(cutoff))
+        moved = (np.inf if key != self.key else
+                 float(np.max(((positions - self.reference) ** 2).sum(axis=1), initial=0.0)))
+        if not moved <= (0.5 * self.skin) ** 2:
+            # also a NaN position (moved is NaN): the fresh build names the problem
+            self.i_p, self.j_p, _, _, self.S_pc = neighbour_pairs(positions, cell, pbc,
+                                                                  cutoff + self.skin, True)
+            self.key, self.reference, self.builds = key, positions.copy(), self.builds + 1
+        cell_cc, _ = neighbour_cell(positions, cell, pbc)
+        out = pairs_within(self.i_p, self.j_p, self.S_pc, positions, cell_cc, float(cutoff))
+        _check_coincident(*out)
+        return out
+
+
+def _check_coincident(i_p, j_p, d_p, D_pc):
+    """Raise ValueError naming two atoms closer than :data:`MIN_DISTANCE`."""
+    if len(d_p) and d_p.min() < MIN_DISTANCE:
+        p = int(np.argmin(d_p))
+        raise ValueError(f"atoms closer than {MIN_DISTANCE} Å: atoms {i_p[p]} and {j_p[p]} "
+                         f"coincide (distance {d_p[p]:.3g} Å)")
+
+
+def neighbour_pairs(positions, cell, pbc, cutoff, shifts=False):
     """matscipy's neighbour list, checked, as the kernels take it.
 
     Returns
     -------
     i_p, j_p : ndarray of int64, shape (P,)
-        Pairs (i, j) within ``cutoff`` (Å), sorted by i; each pair appears
-        from both ends.
+        Pairs (i, j) within ``cutoff`` (Å), sorted by i, then j, then image
+        shift; each pair appears from both ends.
     d_p : ndarray, shape (P,)
         Distances, Å.
     D_pc : ndarray, shape (P, 3)
         ``r_j - r_i`` including the periodic image shift, Å.
+    S_pc : ndarray of int64, shape (P, 3)
+        With ``shifts``: the image shifts, ``D_p = r_j - r_i + S_p . cell``.
 
     Raises
     ------
@@ -106,17 +168,21 @@ def neighbour_pairs(positions, cell, pbc, cutoff):
     if not np.isfinite(positions).all():
         raise ValueError("positions must be finite")
     if len(positions) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3))
+        empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 3)))
+        return empty + (np.zeros((0, 3), np.int64),) if shifts else empty
     pbc = np.asarray(pbc, dtype=bool)
     cell, origin = neighbour_cell(positions, np.asarray(cell, dtype=np.float64), pbc)
-    i_p, j_p, d_p, D_pc = neighbour_list("ijdD", positions=positions, cell=cell, pbc=pbc,
-                                         cutoff=cutoff, cell_origin=origin)
-    if len(d_p) and d_p.min() < MIN_DISTANCE:
-        p = int(np.argmin(d_p))
-        raise ValueError(f"atoms closer than {MIN_DISTANCE} Å: atoms {i_p[p]} and {j_p[p]} "
-                         f"coincide (distance {d_p[p]:.3g} Å)")
-    return (np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
-            d_p, np.ascontiguousarray(D_pc, dtype=np.float64))
+    i_p, j_p, d_p, D_pc, S_pc = neighbour_list("ijdDS", positions=positions, cell=cell, pbc=pbc,
+                                               cutoff=cutoff, cell_origin=origin)
+    _check_coincident(i_p, j_p, d_p, D_pc)
+    # one order for a given set of pairs (matscipy's within an atom depends on its binning,
+    # hence on the cutoff and the positions): a reused skin list then sums every term in
+    # the order a fresh list does, and gives the same bits
+    order = np.lexsort((S_pc[:, 2], S_pc[:, 1], S_pc[:, 0], j_p, i_p))
+    i_p, j_p, d_p, D_pc, S_pc = i_p[order], j_p[order], d_p[order], D_pc[order], S_pc[order]
+    out = (np.ascontiguousarray(i_p, dtype=np.int64), np.ascontiguousarray(j_p, dtype=np.int64),
+           d_p, np.ascontiguousarray(D_pc, dtype=np.float64))
+    return out + (np.ascontiguousarray(S_pc, dtype=np.int64),) if shifts else out
 
 
 def evaluate_pairs(model, pairs, species_n, parallel=None):
@@ -150,7 +216,8 @@ def evaluate_pairs(model, pairs, species_n, parallel=None):
                 virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
 
 
-def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None):
+def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None,
+                       pair_list=None):
     """Mean of the members' :func:`evaluate` and their spread.
 
     Returns
@@ -161,7 +228,8 @@ def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None):
         ``forces_std`` (n, 3) eV/Å: standard deviations over members, ddof=1.
     """
     # one neighbour list at the largest cutoff; each member drops the pairs beyond its own
-    pairs = neighbour_pairs(positions, cell, pbc, committee.cutoff)
+    pairs = (neighbour_pairs(positions, cell, pbc, committee.cutoff) if pair_list is None
+             else pair_list.pairs(positions, cell, pbc, committee.cutoff))
     species_n = committee.species_indices(numbers)
     runs = [evaluate_pairs(m, pairs, species_n, parallel) for m in committee.members]
     out = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]

@@ -397,3 +397,63 @@ def test_import_prints_nothing():
     out = subprocess.run([sys.executable, "-c", "import snnp_calc, snnp_calc.cli"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout == "" and out.stderr == ""
+
+
+def test_pair_list_reuse_equals_fresh_lists_along_md():
+    """500 MD steps of hot Mo: with a skin list the results equal fresh lists to 1e-12."""
+    from ase.md.verlet import VelocityVerlet
+    from ase.units import fs, kB
+
+    from snnp_calc import SNNP
+    from snnp_calc.evaluate import PairList
+    model = read_model(DATA / "Mo-s-nnp.json")
+    atoms = bulk("Mo", "bcc", 3.16, cubic=True).repeat(3)
+    atoms.rattle(0.05, seed=3)
+    masses = atoms.get_masses()[:, None]
+    atoms.set_momenta(np.random.default_rng(4).normal(size=(len(atoms), 3))
+                      * np.sqrt(masses * kB * 3000))
+    fresh = atoms.copy()
+    atoms.calc = SNNP(model, skin=0.3)
+    fresh.calc = SNNP(model, skin=None)
+    dyn = VelocityVerlet(atoms, timestep=2.0 * fs)
+    start = atoms.positions.copy()
+    for _ in range(500):
+        dyn.run(1)
+        fresh.positions = atoms.positions
+        assert atoms.get_potential_energy() == pytest.approx(fresh.get_potential_energy(),
+                                                             rel=1e-12)
+        np.testing.assert_allclose(atoms.get_forces(), fresh.get_forces(), rtol=1e-12,
+                                   atol=1e-12)
+        np.testing.assert_allclose(atoms.get_stress(), fresh.get_stress(), rtol=1e-12,
+                                   atol=1e-14)
+    moved = np.sqrt(((atoms.positions - start) ** 2).sum(axis=1)).max()
+    builds = atoms.calc.pair_list.builds
+    assert moved > 0.3 and 3 <= builds < 250, (moved, builds)
+    assert isinstance(atoms.calc.pair_list, PairList) and fresh.calc.pair_list is None
+
+
+def test_pair_list_rebuilds_on_cell_change_and_checks_input(snnp_model):
+    from snnp_calc.evaluate import PairList
+    pl = PairList(0.5)
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(2)
+    args = (atoms.positions, atoms.cell.array, atoms.pbc, snnp_model.cutoff)
+    first = pl.pairs(*args)
+    pl.pairs(*args)
+    assert pl.builds == 1
+    pl.pairs(atoms.positions, atoms.cell.array * 1.01, atoms.pbc, snnp_model.cutoff)
+    assert pl.builds == 2
+    assert len(first[0]) == len(evaluate_pairs_count(atoms, snnp_model.cutoff))
+    bad = atoms.positions.copy()
+    bad[1] = bad[0]
+    with pytest.raises(ValueError, match="coincide"):
+        pl.pairs(bad, atoms.cell.array, atoms.pbc, snnp_model.cutoff)
+    bad[1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        pl.pairs(bad, atoms.cell.array, atoms.pbc, snnp_model.cutoff)
+    with pytest.raises(ValueError, match="skin must be a positive"):
+        PairList(-1.0)
+
+
+def evaluate_pairs_count(atoms, cutoff):
+    from snnp_calc.evaluate import neighbour_pairs
+    return neighbour_pairs(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)[0]
