@@ -2,7 +2,8 @@
 
 Each variant (a set of loss weights and preset options) is fitted to the
 training set of each element with a fixed number of iterations (so that the
-machine's load changes the time, not the result), validating on the
+machine's load changes the time, not the result), or with ``--seconds`` a
+fixed wall time (to compare models of different cost), validating on the
 default held-out blocks of that training set. Every fitted model is then
 judged on the physics of its crystal against the DFT values derived from
 the same training set (:func:`snnp_calc.validation.reference_from_data`):
@@ -55,6 +56,13 @@ VARIANTS = {
     "smeam-stress1e-4+offsets+smooth1e-9": (dict(stress=1e-4, smooth=1e-9),
                                             dict(preset="s-meam")),
     "smeam-stress1e-3+offsets": (dict(stress=1e-3, smooth=0.0), dict(preset="s-meam")),
+    # issue 12: factorised (Legendre) triplet filters reaching the cutoff, default weights
+    "default": (dict(), dict()),
+    "leg4-L4": (dict(), dict(n_legendre=4, degree=4)),
+    "leg4-L6": (dict(), dict(n_legendre=4, degree=6)),
+    "leg8-L6-only": (dict(), dict(n_triplet=0, n_legendre=8, degree=6)),
+    "leg6-L4-only": (dict(), dict(n_triplet=0, n_legendre=6, degree=4)),
+    "leg4-L4-r1.8": (dict(), dict(n_legendre=4, degree=4, legendre_range=1.8)),
 }
 
 JOB = r'''
@@ -71,8 +79,10 @@ weights, options = json.loads(weights), json.loads(options)
 frames = read_frames(path)
 start = time.perf_counter()
 preset = options.pop("preset", "s-nnp")
-model, report = fit(preset, frames, weights=LossWeights(**weights), max_iter=int(iterations),
-                    max_time=None, progress=None, **options)
+seconds = float(sys.argv[7])
+model, report = fit(preset, frames, weights=LossWeights(**weights),
+                    max_iter=int(iterations) if seconds <= 0 else 10 ** 6,
+                    max_time=seconds if seconds > 0 else None, progress=None, **options)
 seconds = time.perf_counter() - start
 row = dict(iterations=report["iterations"], seconds=seconds, stopped=report["stopped"],
            val_e=report["validation"]["all"]["e_mae"], val_f=report["validation"]["all"]["f_mae"],
@@ -93,11 +103,12 @@ print(json.dumps(row))
 '''
 
 
-def run_job(variant, element, iterations):
+def run_job(variant, element, iterations, seconds):
     weights, options = VARIANTS[variant]
     env = dict(os.environ, NUMBA_NUM_THREADS="1", PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", JOB, element, str(DATA / element / "train.xyz"),
-                          str(iterations), json.dumps(weights), json.dumps(options), ""],
+                          str(iterations), json.dumps(weights), json.dumps(options), "",
+                          str(seconds)],
                          env=env, capture_output=True, text=True, cwd=REPO)
     if out.returncode:
         return dict(variant=variant, element=element, error=out.stderr[-2000:])
@@ -127,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--elements", nargs="+", default=["Mo", "Ni", "Cu", "Ge"])
     parser.add_argument("--iterations", type=int, default=600)
+    parser.add_argument("--seconds", type=float, default=0.0,
+                        help="a wall-time budget per fit instead of --iterations (0: none)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -135,7 +148,7 @@ def main(argv=None):
     jobs = [(v, e) for v in args.variants for e in args.elements]
     rows = []
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(run_job, v, e, args.iterations) for v, e in jobs]
+        futures = [pool.submit(run_job, v, e, args.iterations, args.seconds) for v, e in jobs]
         for future in concurrent.futures.as_completed(futures):
             rows.append(future.result())
             print(json.dumps(rows[-1]), flush=True)
@@ -147,10 +160,12 @@ def main(argv=None):
         f"- Command: `{command}`",
         f"- {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
         f"{(time.time() - started) / 60:.0f} min, {args.workers} workers x 1 Numba thread; "
-        f"{args.iterations} L-BFGS iterations per fit",
+        + (f"{args.seconds:g} s per fit" if args.seconds > 0 else
+           f"{args.iterations} L-BFGS iterations per fit"),
         "- Variants: " + "; ".join(f"`{v}` = {VARIANTS[v]}" for v in args.variants), "",
         table(rows), ""])
-    stem = "defaults-" + "-".join(args.elements)
+    stem = "defaults-" + "-".join(args.elements) + (f"-{args.seconds:g}s" if args.seconds > 0
+                                                    else "")
     atomic_write_text(args.out / f"{stem}.md", text)
     atomic_write_text(args.out / f"{stem}.json", json.dumps(rows, indent=1) + "\n")
     print(text)

@@ -13,13 +13,13 @@
    frozen (``snnp fit --init-filters OTHER.json --freeze filters``). The
    source is a joint shared-filter fit of the other elements (leave one
    element out; default) or, with ``--transfer-from single``, the shipped
-   single-element model ``data/<Y>-s-nnp.json`` of the next element Y of
+   single-element model ``snnp_calc/data/<Y>-s-nnp.json`` of the next element Y of
    ``--elements`` (cheaper: no fits besides the transfers).
 
 Writes into ``--out`` the models (``shared-CuMoNi.json``, the sources
 ``shared-<others>.json``, ``transfer-<X>.json``), the table
 ``shared_filters.md`` (test MAE of each element under the separately fitted
-``data/<X>-s-nnp.json``, the joint and the transferred model, with fitted
+``snnp_calc/data/<X>-s-nnp.json``, the joint and the transferred model, with fitted
 parameters and fit times), the figure ``shared_filters.png`` (the shared
 filters with the elements' first-neighbour distances and bond angles) and the
 joint model's figures of :mod:`snnp_calc.plots.filters`; prints the table.
@@ -119,12 +119,12 @@ def joint_fit(elements, data, args, out_dir):
 
 
 def shipped(el):
-    """The separately fitted ``data/<El>-s-nnp.json`` as a dict like :func:`joint_fit`'s."""
-    path = ROOT / "data" / f"{el}-s-nnp.json"
+    """The separately fitted ``snnp_calc/data/<El>-s-nnp.json`` as a dict like :func:`joint_fit`'s."""
+    path = ROOT / "snnp_calc" / "data" / f"{el}-s-nnp.json"
     if not path.is_file():
         return None
     model = read_model(path)
-    return dict(model=model, file=f"data/{path.name}", params=fitted_parameters(model),
+    return dict(model=model, file=f"snnp_calc/data/{path.name}", params=fitted_parameters(model),
                 seconds=model.metadata.get("fit", {}).get("seconds"))
 
 
@@ -151,7 +151,7 @@ def filter_sources(args, data, out_dir):
     if args.transfer_from == "single":
         nxt = {el: elements[(q + 1) % len(elements)] for q, el in enumerate(elements)}
         sources = {el: shipped(nxt[el]) for el in elements}
-        absent = [f"data/{nxt[el]}-s-nnp.json" for el, s in sources.items() if s is None]
+        absent = [f"snnp_calc/data/{nxt[el]}-s-nnp.json" for el, s in sources.items() if s is None]
         if absent:
             sys.exit(f"shared_filters.py: --transfer-from single needs {', '.join(absent)}")
         return sources
@@ -190,7 +190,7 @@ def table(args, data, rows, sources, started):
                      f"{err['f_mae']:.3f} | {fitted['params']} | {_seconds(fitted)} |")
     lines += ["", "Fitted parameters: entries the optimiser moves (shared filters once, frozen "
               "filters not at all); the joint model's count and time are for the whole model. "
-              "Fit time: optimiser wall time (data/*.json: from its metadata).", ""]
+              "Fit time: optimiser wall time (snnp_calc/data/*.json: from its metadata).", ""]
     lines += [f"- filters of transfer-{el}.json: {s['file']} ({s['params']} fitted "
               f"parameters, {_seconds(s)} s)" for el, s in sources.items()]
     return "\n".join(lines) + "\n"

@@ -195,7 +195,7 @@ def evaluate_pairs(model, pairs, species_n, parallel=None):
     i_p, j_p, d_p, D_pc = pairs
     n = len(species_n)
     if n == 0:
-        K = len(model.rho) + len(model.f)
+        K = model.n_filters
         return dict(energy=0.0, energies=np.zeros(0), forces=np.zeros((0, 3)),
                     virial=np.zeros((3, 3)), virials=np.zeros((0, 3, 3)),
                     descriptors=np.zeros((0, K)))

@@ -21,7 +21,7 @@ def potentials_dir():
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def zuo_dir():
     """The shared Zuo et al. (2020) DFT data sets (skip when absent)."""
     path = SHARED / "zuo2020"
@@ -53,10 +53,21 @@ def smeam_model():
                          noise=0.2, seed=11)
 
 
-@pytest.fixture(scope="session", params=["snnp", "smeam"])
-def any_model(request, snnp_model, smeam_model):
-    """Each kind of readout in turn."""
-    return snnp_model if request.param == "snnp" else smeam_model
+@pytest.fixture(scope="session")
+def legendre_model():
+    """Two-species s-NNP with two Legendre filters (L = 5) beside a spline triplet filter.
+
+    Its Legendre filters reach 4.2 Å, past the spline triplet filter's 3.9 Å.
+    """
+    return initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=2, n_triplet=1, n_legendre=2,
+                         degree=5, hidden=(8,), activation="tanh", noise=0.1, seed=5,
+                         triplet_cutoff=3.9, legendre_cutoff=4.2)
+
+
+@pytest.fixture(scope="session", params=["snnp", "smeam", "legendre"])
+def any_model(request, snnp_model, smeam_model, legendre_model):
+    """Each kind of model in turn: spline triplet filters, s-MEAM, Legendre filters."""
+    return {"snnp": snnp_model, "smeam": smeam_model, "legendre": legendre_model}[request.param]
 
 
 @pytest.fixture(scope="session")

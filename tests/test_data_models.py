@@ -38,7 +38,8 @@ def test_fitted_snnp_conserves_energy(path):
     from snnp_calc import SNNP
     model = read_model(path)
     element = model.species[0]
-    structure = {"Mo": ("bcc", 3.16), "Ni": ("fcc", 3.52), "Cu": ("fcc", 3.63)}[element]
+    structure = {"Mo": ("bcc", 3.16), "Ni": ("fcc", 3.52), "Cu": ("fcc", 3.63),
+                 "Ge": ("diamond", 5.76)}[element]
     atoms = bulk(element, *structure, cubic=True).repeat(3 if structure[0] == "bcc" else 2)
     atoms.rattle(0.05, seed=1)
     atoms.calc = SNNP(model)

@@ -181,8 +181,9 @@ def test_shared_filters_table_and_figure(zuo_dir, tmp_path_factory):
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
             if line.startswith("| Mo |") or line.startswith("| Ni |")]
     assert [(r[0], r[2]) for r in rows] == [
-        ("Mo", "data/Mo-s-nnp.json"), ("Mo", "shared-MoNi.json"), ("Mo", "transfer-Mo.json"),
-        ("Ni", "data/Ni-s-nnp.json"), ("Ni", "shared-MoNi.json"), ("Ni", "transfer-Ni.json")]
+        ("Mo", "snnp_calc/data/Mo-s-nnp.json"), ("Mo", "shared-MoNi.json"),
+        ("Mo", "transfer-Mo.json"), ("Ni", "snnp_calc/data/Ni-s-nnp.json"),
+        ("Ni", "shared-MoNi.json"), ("Ni", "transfer-Ni.json")]
     assert "shared-Ni.json" in rows[2][1] and "shared-Mo.json" in rows[5][1]
     for row in rows:
         e_mae, f_mae, n_params = float(row[3]), float(row[4]), int(row[5])

@@ -29,6 +29,9 @@ FIT_OPTIONS = {
     "knots": (int, "knots of each radial spline"),
     "n_rho": (int, "pair filters"),
     "n_triplet": (int, "triplet filters"),
+    "n_legendre": (int, "factorised (Legendre) triplet filters, O(n) per atom"),
+    "legendre_degree": (int, "highest Legendre degree L of their angular functions (0..12)"),
+    "legendre_cutoff": (float, "last knot of their radial splines, Å (default: the cutoff)"),
     "hidden": (str, "MLP hidden widths, e.g. 16,16 (empty: linear readout)"),
     "activation": (str, "softplus (default), tanh, silu or celu"),
     "core": (str, "short-range repulsion: zbl (default of s-nnp) or none (default of s-meam, "
@@ -55,7 +58,7 @@ FIT_OPTIONS = {
                             "(e.g. --train Mo.xyz Ni.xyz Cu.xyz --share-filters)"),
     "init_filters": (str, "start from the filters (and cutoff) of this model"),
     "freeze": (str, "parameter groups to hold fixed, comma-separated: filters, rho, f, g, "
-                    "pair, readout, e0"),
+                    "legendre, pair, readout, e0"),
     "constraints": (str, "physical constraints, comma-separated: repulsive-core (pair term "
                          "rising towards r = 0), convex-readout (softplus or celu MLP convex "
                          "in its inputs)"),
@@ -66,7 +69,8 @@ FIT_OPTIONS = {
 }
 PRESET_KEYS = {"knots": "n_knots", "n_rho": "n_rho", "n_triplet": "n_triplet",
                "activation": "activation", "triplet_cutoff": "triplet_cutoff",
-               "input_scaling": "input_scaling"}
+               "input_scaling": "input_scaling", "n_legendre": "n_legendre",
+               "legendre_degree": "degree", "legendre_cutoff": "legendre_cutoff"}
 
 
 def add_cli(sub):

@@ -175,8 +175,8 @@ class _Tracker:
 
 
 def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
-        max_iter=MAX_ITER, max_time=MAX_TIME, validation=0.1, patience=200, seed=0, cutoff=None, checkpoint=None,
-        checkpoint_every=25, progress=print, freeze=(), share_filters=False, init_filters=None,
+        max_iter=MAX_ITER, max_time=MAX_TIME, validation=0.1, patience=200, seed=0, cutoff=None,
+        checkpoint=None, checkpoint_every=25, progress=print, freeze=(), share_filters=False, init_filters=None,
         bootstrap=False, constraints=(), core_radius=None, keys=None, **preset_options):
     """Fit an s-NNP to reference data.
 
@@ -244,12 +244,9 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
     started = time.perf_counter()
     say = progress or (lambda line: None)
     keys = keys if isinstance(keys, FrameKeys) else FrameKeys(**(keys or {}))
-    train_frames = frames_of(train, keys)
     test_frames = frames_of(test, keys) if test is not None else None
-    fit_frames, val_frames = split_frames(train_frames, validation, seed)
-    if bootstrap:
-        draw = np.random.default_rng([seed, 1]).integers(0, len(fit_frames), len(fit_frames))
-        fit_frames = [fit_frames[k] for k in draw]
+    fit_frames, val_frames = _fit_and_validation(frames_of(train, keys), validation, seed,
+                                                 bootstrap)
     weights = weights or LossWeights()
     model = start_model(model_or_preset, fit_frames, weights, cutoff=cutoff, seed=seed,
                         init_filters=init_filters, share=share_filters, **preset_options)
@@ -268,7 +265,27 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
     tracker = _Tracker(objective, val_set, max_iter, patience, checkpoint, checkpoint_every, say,
                        max_time, started)
     stopped = _optimise(method, objective, tracker, seed)
-    seconds = time.perf_counter() - started
+    best = tracker.best_model()
+    report = _report(tracker, objective, stopped, time.perf_counter() - started, say,
+                     train=fit_frames, validation=val_frames, test=test_frames)
+    settings = dict(method=method, seed=seed, weights=dataclasses.asdict(weights),
+                    freeze=list(freeze), constraints=list(constraints), core_radius=core_radius,
+                    share_filters=bool(share_filters), bootstrap=bool(bootstrap),
+                    n_train=len(fit_frames), n_validation=len(val_frames))
+    return _with_fit_metadata(best, settings, report), report
+
+
+def _fit_and_validation(frames, fraction, seed, bootstrap):
+    """The frames to fit and to validate on; with ``bootstrap`` the former resampled."""
+    fit_frames, val_frames = split_frames(frames, fraction, seed)
+    if bootstrap:
+        draw = np.random.default_rng([seed, 1]).integers(0, len(fit_frames), len(fit_frames))
+        fit_frames = [fit_frames[k] for k in draw]
+    return fit_frames, val_frames
+
+
+def _report(tracker, objective, stopped, seconds, say, **frame_sets):
+    """The fit's report: how it stopped and the best model's errors on each frame set."""
     best = tracker.best_model()
     say(f"stopped after {tracker.iteration} iterations, {seconds:.1f} s: {stopped}; best "
         f"iteration {tracker.best[2]}")
@@ -277,16 +294,11 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
                   stress_offsets_GPa=objective.stress_offsets(tracker.best[1]))
     if tracker.checkpoint_error:
         report["checkpoint_error"] = tracker.checkpoint_error
-    for name, frames in (("train", fit_frames), ("validation", val_frames),
-                         ("test", test_frames)):
+    for name, frames in frame_sets.items():
         if frames:
             report[name] = error_report(best, frames)
             say(f"\n{name} errors:\n{format_report(report[name])}")
-    settings = dict(method=method, seed=seed, weights=dataclasses.asdict(weights),
-                    freeze=list(freeze), constraints=list(constraints), core_radius=core_radius,
-                    share_filters=bool(share_filters), bootstrap=bool(bootstrap),
-                    n_train=len(fit_frames), n_validation=len(val_frames))
-    return _with_fit_metadata(best, settings, report), report
+    return report
 
 
 def _optimise(method, objective, tracker, seed):

@@ -24,7 +24,7 @@ from .training_set import pack_frames, predict_packed
 
 def _unit_models(model):
     """(kind, index, Model) for every linear coefficient, with everything else zero."""
-    S, K = model.n_species, len(model.rho) + len(model.f)
+    S, K = model.n_species, model.n_filters
     tied = isinstance(model.readout, SplineReadout)
     zero_phi = [s.with_params(np.zeros(s.n_knots + 2)) for s in model.phi]
     directions = [np.ones(K)] if tied else list(np.eye(K))
@@ -35,7 +35,8 @@ def _unit_models(model):
                        for b in range(S)]
             ro = MLPReadout("tanh", (), weights, np.zeros((S, K)), np.ones((S, K)))
             out.append(("readout", (a, k), Model(model.species, model.rho, model.f, model.g,
-                                                 zero_phi, ro, np.zeros(S))))
+                                                 zero_phi, ro, np.zeros(S),
+                                                 legendre=model.legendre)))
     ro = MLPReadout("tanh", (), [[np.zeros((1, K)), np.zeros(1)] for _ in range(S)],
                     np.zeros((S, K)), np.ones((S, K)))
     for q, spline in enumerate(model.phi):
@@ -43,7 +44,7 @@ def _unit_models(model):
             phi = list(zero_phi)
             phi[q] = spline.with_params(np.eye(spline.n_knots + 2)[m])
             out.append(("phi", (q, m), Model(model.species, model.rho, model.f, model.g, phi,
-                                             ro, np.zeros(S))))
+                                             ro, np.zeros(S), legendre=model.legendre)))
     return out
 
 
@@ -98,7 +99,7 @@ def linear_start(model, frames, weights, rcond=1e-12):
 
 
 def _apply(model, units, coef):
-    S, K = model.n_species, len(model.rho) + len(model.f)
+    S, K = model.n_species, model.n_filters
     c = np.zeros((S, K))
     phi = [s.with_params(np.where(s.fixed, s.params, 0.0)) for s in model.phi]
     for (kind, index, _), value in zip(units, coef):

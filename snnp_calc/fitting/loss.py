@@ -24,6 +24,7 @@ from ..kernels.energy import atom_scratch
 from ..kernels.layout import GradientSlots, LossScratch
 from ..kernels.readout import mlp_tangent_adjoint
 from ..kernels.spline import basis_add
+from ..model.legendre import legendre_to_power
 from ..model.model import MLPReadout
 from ..model.splines import second_derivatives
 from .regularisation import Regularisation
@@ -88,9 +89,14 @@ class ParameterMap:
         self.blocks = blocks
         S = model.n_species
         self.n_w = model.kernel_model.w_ew.shape[1]
-        w_base = q_off[-1]
+        a_base = q_off[-1]
+        # the kernels' slots hold power coefficients a = c L (Legendre c, L = legendre_to_power)
+        self.n_lc = sum(filt.c.size for filt in model.legendre)
+        self.to_power = legendre_to_power(model.legendre[0].degree) if model.legendre else None
+        w_base = a_base + self.n_lc
         e0_base = w_base + S * self.n_w
-        self.slots = GradientSlots(np.array(q_off, np.int64), w_base, e0_base, e0_base + S)
+        self.slots = GradientSlots(np.array(q_off, np.int64), a_base, w_base, e0_base,
+                                   e0_base + S)
         self.n_grad = e0_base + 2 * S
         self.mlp = isinstance(model.readout, MLPReadout)
         self._model = model
@@ -127,6 +133,9 @@ class ParameterMap:
         for s, P, q in zip(self.splines, self.blocks, slots.q_off_x):
             gp = P.T @ grad[q:q + P.shape[0]]
             parts.append(gp[~s.fixed])
+        if self.n_lc:
+            grad_a = grad[slots.a_base:slots.w_base].reshape(-1, self.to_power.shape[0])
+            parts.append((grad_a @ self.to_power.T).reshape(-1))
         if self.mlp:
             parts.append(grad[slots.w_base:slots.e0_base])
         parts.append(grad[slots.e0_base:slots.c0_base])
@@ -165,7 +174,7 @@ class Workspace:
     def __init__(self, data, model):
         n = len(data.species_n)
         n_pairs = len(data.i_p)
-        self.atoms = atom_scratch(n, n_pairs, len(model.rho), len(model.f))
+        self.atoms = atom_scratch(n, n_pairs, len(model.rho), len(model.f), len(model.legendre))
         self.loss = LossScratch(np.zeros((n_pairs, 3)), np.zeros(n_pairs), np.zeros((n, 3)),
                                 np.zeros(data.n_structures), np.zeros((data.n_structures, 6)),
                                 np.zeros(data.n_structures))

@@ -64,6 +64,8 @@ class Regularisation:
                 # fixed entries (e.g. the zero ends of radial filters) give constant rows
                 blocks.append((col, B[free], B[~free].T @ s.params[~free]))
             col += n
+        # the Legendre coefficients follow the splines, unpenalised (their degree bounds them)
+        col += sum(filt.c.size for filt in model.legendre)
         if isinstance(model.readout, MLPReadout):
             for layers in model.readout.weights:
                 for k, w in enumerate(layers):

@@ -28,6 +28,7 @@ from ..evaluate import neighbour_pairs
 from ..io import read_model
 from ..model.core import ZBLCore
 from ..model.initial import initial_model
+from ..model.legendre import LegendreFilter
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.reparam import share_filters
 from ..model.splines import Spline
@@ -49,6 +50,8 @@ CORE_INNER = 0.6
 
 # Default triplet range in units of the median nearest-neighbour distance.
 TRIPLET_RANGE = 1.6
+# Default range of the Legendre filters, same units (at most the cutoff).
+LEGENDRE_RANGE = 2.0
 
 
 def distance_range(frames, cutoff=None):
@@ -105,7 +108,10 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
     options = dict(PRESETS[name], **overrides)
     shortest, nearest = distance_range(frames)
     if filters_from is not None:
-        options.update(n_rho=len(filters_from.rho), n_triplet=len(filters_from.f))
+        options.update(n_rho=len(filters_from.rho), n_triplet=len(filters_from.f),
+                       n_legendre=len(filters_from.legendre))
+        if filters_from.legendre:
+            options["degree"] = filters_from.legendre[0].degree
         cutoff = cutoff or max(s.x1 for row in filters_from.rho + filters_from.f for s in row)
     cutoff = float(cutoff) if cutoff else round(2.0 * nearest, 2)
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
@@ -113,6 +119,9 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         raise ValueError(f"cutoff {cutoff} Å is below the shortest distance in the data")
     if "triplet_cutoff" not in options:
         options["triplet_cutoff"] = min(cutoff, round(TRIPLET_RANGE * nearest, 2))
+    legendre_range = options.pop("legendre_range", LEGENDRE_RANGE)
+    if options.get("n_legendre") and "legendre_cutoff" not in options:
+        options["legendre_cutoff"] = min(cutoff, round(legendre_range * nearest, 2))
     species = tuple(species or species_of(frames))
     readout = options.pop("readout")
     core, scaling = options.pop("core"), options.pop("input_scaling")
@@ -142,14 +151,15 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         meta.update(r_min=min(s.x0 for s in model.radial_splines),
                     filters_from=dict(species=list(filters_from.species),
                                       metadata=filters_from.metadata))
-        meta["options"]["triplet_cutoff"] = max(s.x1 for row in model.f for s in row)
+        meta["options"]["triplet_cutoff"] = max((s.x1 for row in model.f for s in row),
+                                                default=0.0)
     if shared:
         meta["shared_filters"] = True
     return dataclasses.replace(model, metadata=meta)
 
 
 def _with_filters(model, source):
-    """``model`` with the rho, f and g filters of ``source`` for every neighbour species."""
+    """``model`` with the rho, f, g and Legendre filters of ``source`` for every neighbour species."""
     try:
         one = share_filters(source)
     except ValueError as exc:
@@ -160,9 +170,11 @@ def _with_filters(model, source):
                          f"(a one-species model or shared filters); {source.species} has "
                          "different ones")
     S, P = model.n_species, model.n_species * (model.n_species + 1) // 2
+    legendre = [LegendreFilter([filt.f[0]] * S, np.repeat(filt.c[:1], P, axis=0))
+                for filt in source.legendre]
     return dataclasses.replace(model, rho=[[row[0]] * S for row in source.rho],
                                f=[[row[0]] * S for row in source.f],
-                               g=[[row[0]] * P for row in source.g])
+                               g=[[row[0]] * P for row in source.g], legendre=legendre)
 
 
 def _descriptors(model, frames):

@@ -1,14 +1,16 @@
-"""The project's JSON model file (format "snnp", version 2; DESIGN.md §4).
+"""The project's JSON model file (format "snnp", version 3; DESIGN.md §4).
 
 Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
-(0,0), (0,1), ..., (0,S-1), (1,1), ...; K = K_rho + K_t filters)::
+(0,0), (0,1), ..., (0,S-1), (1,1), ...; K = K_rho + K_t + K_l filters)::
 
-    {"format": "snnp", "version": 1,
+    {"format": "snnp", "version": 3,
      "units": {"energy": "eV", "length": "Angstrom"},
      "species": [S symbols],
      "cutoff": float,                  # equals Model.cutoff exactly
      "filters": {"rho": [K_rho x [S splines]], "f": [K_t x [S splines]],
-                 "g": [K_t x [P splines]]},
+                 "g": [K_t x [P splines]],
+                 "legendre_degree": L,
+                 "legendre": [K_l x {"f": [S splines], "c": [P x [L + 1 floats]]}]},
      "pair": null | [P splines],
      "readout": {"kind": "mlp", "activation": str, "hidden": [int, ...],
                  "input_offset": [S x [K]], "input_scale": [S x [K]],
@@ -21,28 +23,30 @@ Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
     spline = {"x0": float, "x1": float, "n_knots": M, "y": [M floats],
               "d0": float, "dN": float, "fixed": [sorted indices in 0..M+1]}
 
-Version 1 is version 2 without the ``core`` key (no core repulsion); the
-reader takes both and the writer writes version 2. Floats are written with ``repr`` (shortest string that reads back to the
-same float64), every numeric vector on one line and a matrix one row per line.
-The reader is strict: it fills in nothing and raises
-:class:`~snnp_calc.errors.ModelFileError` naming the file and the key path
-(``Mo.json: filters.rho[0][1].y: expected 10 numbers, got 9``).
+Version 2 is version 3 without ``filters.legendre_degree`` and
+``filters.legendre`` (the factorised triplet filters of
+:mod:`snnp_calc.model.legendre`; ``c`` holds the Legendre coefficients of g
+per species pair), version 1 version 2 without ``core``; the reader takes
+all three, the writer writes version 3. Floats are written with ``repr``
+(shortest string that reads back to the same float64), every numeric vector
+on one line and a matrix one row per line. The reader is strict: it fills in
+nothing and raises :class:`~snnp_calc.errors.ModelFileError` naming the file
+and the key path (``Mo.json: filters.rho[0][1].y: expected 10 numbers, got 9``).
 
-Beyond types and shapes it checks (and the LAMMPS plugin's reader,
-``lammps/src/snnp_model_json.cpp``, checks the same, with the same limits):
-
+Beyond types and shapes it checks (as the LAMMPS plugin's reader,
+``lammps/src/snnp_model_json.cpp``, does, with the same limits):
 - every spline's knot spacing and coefficients are representable
   (:func:`~snnp_calc.model.splines.check_spacing`);
-- the radial splines (``filters.rho``, ``filters.f``, ``pair``) end with value
-  0 and slope 0 at their last knot (DESIGN.md §1), so that energy and forces
-  are continuous at the cutoff; the writer refuses a model whose radial
-  splines do not (a LAMMPS meam/spline file may end otherwise: keep such a
-  model as meam/spline);
+- the radial splines (``filters.rho``, ``filters.f``, ``pair``, the Legendre
+  filters' ``f``) end with value 0 and slope 0 at their last knot (DESIGN.md
+  §1), so that energy and forces are continuous at the cutoff; the writer
+  refuses a model whose radial splines do not (a LAMMPS meam/spline file may
+  end otherwise: keep such a model as meam/spline);
 - input scales are normal positive float64 (the readout divides by them);
-- sizes stay below :data:`MAX_KNOTS` knots per spline, :data:`MAX_FILTERS`
-  pair and triplet filters each, :data:`MAX_LAYERS` hidden layers of at most
-  :data:`MAX_WIDTH` units, so that no file makes a reader allocate absurdly;
-- ``X`` (atomic number 0) is no species.
+  ``X`` (atomic number 0) is no species;
+- no file makes a reader allocate absurdly: at most :data:`MAX_KNOTS` knots,
+  :data:`MAX_FILTERS` filters of each kind, degree 12, :data:`MAX_LAYERS`
+  hidden layers of :data:`MAX_WIDTH` units.
 """
 import numpy as np
 from ase.data import atomic_numbers
@@ -50,13 +54,14 @@ from ase.data import atomic_numbers
 from ..errors import ModelFileError
 from ..kernels.layout import ACTIVATIONS
 from ..model.core import ZBLCore
+from ..model.legendre import MAX_DEGREE, LegendreFilter
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.splines import MAX_KNOTS, Spline
 from .json_document import Reader, dumps_document, key_path, parse, read_text, type_name
 
 FORMAT = "snnp"
-VERSION = 2
-VERSIONS = (1, 2)
+VERSION = 3
+VERSIONS = (1, 2, 3)
 UNITS = {"energy": "eV", "length": "Angstrom"}
 TOP_KEYS = ("format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
             "e0", "core", "metadata")
@@ -92,6 +97,8 @@ def _check_radial_ends(model):
                                                                    ("f", model.f))
              for k, row in enumerate(rows) for b, s in enumerate(row)]
     named += [(f"pair[{q}]", s) for q, s in enumerate(model.phi)]
+    named += [(f"filters.legendre[{k}].f[{b}]", s) for k, filt in enumerate(model.legendre)
+              for b, s in enumerate(filt.f)]
     for path, spline in named:
         problem = radial_end_problem(spline)
         if problem is not None:
@@ -126,13 +133,21 @@ def to_dict(model):
                                 for l in range(len(layers) // 2)] for layers in ro.weights]}
     return {"format": FORMAT, "version": VERSION, "units": dict(UNITS),
             "species": list(model.species), "cutoff": float(model.cutoff),
-            "filters": {name: [[_spline_dict(s) for s in row] for row in rows]
-                        for name, rows in (("rho", model.rho), ("f", model.f), ("g", model.g))},
+            "filters": _filters_dict(model),
             "pair": [_spline_dict(s) for s in model.phi] if model.phi else None,
             "readout": readout, "e0": model.e0.tolist(),
             "core": (None if model.core is None else
                      {"kind": "zbl", "r_inner": model.core.r_inner, "r_outer": model.core.r_outer}),
             "metadata": dict(model.metadata)}
+
+
+def _filters_dict(model):
+    out = {name: [[_spline_dict(s) for s in row] for row in rows]
+           for name, rows in (("rho", model.rho), ("f", model.f), ("g", model.g))}
+    out["legendre_degree"] = model.legendre[0].degree if model.legendre else 0
+    out["legendre"] = [{"f": [_spline_dict(s) for s in filt.f], "c": filt.c.tolist()}
+                       for filt in model.legendre]
+    return out
 
 
 def dumps(model):
@@ -193,9 +208,27 @@ def _read_species(r, value):
     return tuple(species)
 
 
-def _read_filters(r, value, S, P):
-    """``{"rho": [[Spline]], "f": ..., "g": ...}`` with S, S and P splines per filter."""
-    value = r.obj(value, "filters", ("rho", "f", "g"))
+def _read_legendre(r, value, S, P):
+    """The Legendre filters of ``filters`` (version 3): radial splines and coefficients."""
+    L = r.integer(value["legendre_degree"], "filters.legendre_degree", 0, MAX_DEGREE)
+    rows = r.array(value["legendre"], "filters.legendre")
+    if len(rows) > MAX_FILTERS:
+        r.fail("filters.legendre", f"expected at most {MAX_FILTERS} filters, got {len(rows)}")
+    out = []
+    for k, row in enumerate(rows):
+        path = f"filters.legendre[{k}]"
+        row = r.obj(row, path, ("f", "c"))
+        f = _spline_list(r, row["f"], f"{path}.f", S, "splines (one per neighbour species)",
+                         radial=True)
+        c = r.matrix(row["c"], f"{path}.c", (P, L + 1))
+        out.append(LegendreFilter(f, c))
+    return out
+
+
+def _read_filters(r, value, S, P, version):
+    """``{"rho": [[Spline]], "f": ..., "g": ..., "legendre": [LegendreFilter]}``."""
+    value = r.obj(value, "filters", ("rho", "f", "g", "legendre_degree", "legendre")
+                  if version >= 3 else ("rho", "f", "g"))
     out = {}
     for name, width, per in (("rho", S, "neighbour species"), ("f", S, "neighbour species"),
                              ("g", P, "unordered species pair")):
@@ -207,21 +240,22 @@ def _read_filters(r, value, S, P):
         out[name] = [_spline_list(r, row, f"{path}[{k}]", width, f"splines (one per {per})",
                                   radial=name != "g")
                      for k, row in enumerate(rows)]
-    if not out["rho"] and not out["f"]:
-        r.fail("filters", "the model needs at least one pair or triplet filter")
+    out["legendre"] = _read_legendre(r, value, S, P) if version >= 3 else []
+    if not out["rho"] and not out["f"] and not out["legendre"]:
+        r.fail("filters", "the model needs at least one filter")
     return out
 
 
-def _read_readout(r, value, S, k_rho, k_t):
-    """The readout, checked against S species and K = k_rho + k_t inputs."""
+def _read_readout(r, value, S, k_rho, k_t, k_l):
+    """The readout, checked against S species and K = k_rho + k_t + k_l inputs."""
     if "kind" not in r.obj(value, "readout"):
         r.fail("readout.kind", "missing key")
     kind = r.string(value["kind"], "readout.kind")
     if kind == "spline":
         value = r.obj(value, "readout", ("kind", "U"))
-        if (k_rho, k_t) != (1, 1):
+        if (k_rho, k_t, k_l) != (1, 1, 0):
             r.fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one "
-                   f"triplet filter, got K_rho = {k_rho} and K_t = {k_t}")
+                   f"triplet filter, got K_rho = {k_rho}, K_t = {k_t} and K_l = {k_l}")
         return SplineReadout(_spline_list(r, value["U"], "readout.U", S, "splines (one per species)"))
     if kind != "mlp":
         r.fail("readout.kind", f"unknown readout kind {kind!r}; expected 'mlp' or 'spline'")
@@ -235,7 +269,7 @@ def _read_readout(r, value, S, k_rho, k_t):
     if len(hidden) > MAX_LAYERS:
         r.fail("readout.hidden", f"expected at most {MAX_LAYERS} hidden layers, got {len(hidden)}")
     hidden = tuple(r.integer(h, f"readout.hidden[{i}]", 1, MAX_WIDTH) for i, h in enumerate(hidden))
-    K = k_rho + k_t
+    K = k_rho + k_t + k_l
     offset = r.matrix(value["input_offset"], "readout.input_offset", (S, K))
     scale = r.matrix(value["input_scale"], "readout.input_scale", (S, K))
     for a, k in zip(*np.nonzero(~(scale >= _TINY))):
@@ -307,7 +341,7 @@ def from_dict(d, source="<dict>"):
     if version not in VERSIONS:
         r.fail("version", f"unsupported version {version}; this reader supports "
                f"{', '.join(map(str, VERSIONS))}")
-    r.obj(d, "", TOP_KEYS if version == 2 else tuple(k for k in TOP_KEYS if k != "core"))
+    r.obj(d, "", TOP_KEYS if version >= 2 else tuple(k for k in TOP_KEYS if k != "core"))
     units = r.obj(d["units"], "units", tuple(UNITS))
     for key, unit in UNITS.items():
         if units[key] != unit:
@@ -316,22 +350,23 @@ def from_dict(d, source="<dict>"):
     S = len(species)
     P = S * (S + 1) // 2
     cutoff = r.number(d["cutoff"], "cutoff")
-    filters = _read_filters(r, d["filters"], S, P)
+    filters = _read_filters(r, d["filters"], S, P, version)
     phi = ([] if d["pair"] is None else
            _spline_list(r, d["pair"], "pair", P, "splines (one per unordered species pair)",
                         radial=True))
-    readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]))
+    readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]),
+                            len(filters["legendre"]))
     e0 = r.vector(d["e0"], "e0", S)
     metadata = r.obj(d["metadata"], "metadata")
     core = _read_core(r, d.get("core"))
-    r_c = max(s.x1 for s in [s for rows in (filters["rho"], filters["f"]) for row in rows
-                             for s in row] + phi)
+    radial = [s for rows in (filters["rho"], filters["f"]) for row in rows for s in row] + phi
+    r_c = max(s.x1 for s in radial + [s for filt in filters["legendre"] for s in filt.f])
     if core is not None and core.r_outer > r_c:
         r.fail("core.r_outer", f"the core ends at {core.r_outer!r} Å, beyond the cutoff "
                f"{r_c!r} Å (the largest last knot of the radial splines)")
     try:
         model = Model(species, filters["rho"], filters["f"], filters["g"], phi, readout, e0,
-                      metadata, core)
+                      metadata, core, filters["legendre"])
     except ValueError as err:
         raise ModelFileError(f"{source}: {err}") from err
     if model.cutoff != cutoff:

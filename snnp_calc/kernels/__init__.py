@@ -11,12 +11,16 @@ layers above:
 ``_t``  triplets (j, l) of one atom, j > l
 ``_c``  Cartesian components (3); ``_cc`` a 3 x 3 tensor
 ``_v``  Voigt components (6): xx, yy, zz, yz, xz, xy
-``_f``  descriptor filters, K = K_rho + K_t (pair filters first)
+``_f``  descriptor filters, K = K_rho + K_t + K_l (pair, triplet, Legendre)
 ``_r``  pair (rho) filters, K_rho
 ``_k``  triplet filters, K_t
 ``_x``  splines of a spline table
 ``_m``  knots of all splines of a table, concatenated
-``_e``  species (elements); ``_ee`` unordered species pairs
+``_e``  species (elements)
+``_y``  unordered species pairs, P = S(S+1)/2
+``_l``  factorised (Legendre) triplet filters, K_l
+``_g``  polynomial degrees 0..L of their angular functions
+``_a``  monomials u^α of degree 0..L (their Cartesian moments)
 ``_w``  flat readout weights of one species
 ``_h``  readout units of all layers, concatenated
 ``_s``  structures of a training set

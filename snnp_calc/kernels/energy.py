@@ -16,18 +16,11 @@ an atom come from one walk, :func:`triplets`.
 import numpy as np
 from numba import njit, prange
 
+from . import legendre
 from .core import zbl_switched
-from .layout import AtomScratch, Neighbours, TripletScratch, table_of
+from .layout import AtomScratch, Neighbours, TripletScratch, pair_index, table_of
 from .readout import readout_eval
 from .spline import spline_eval
-
-
-@njit(cache=True, error_model="numpy")
-def pair_index(b, c, S):
-    """Index of the unordered species pair {b, c} (LAMMPS ``ij_to_potl`` order)."""
-    if b > c:
-        b, c = c, b
-    return b * S - b * (b - 1) // 2 + c - b
 
 
 @njit(cache=True, error_model="numpy")
@@ -109,6 +102,8 @@ def atom_terms(i, nb, km, ws, tr):
             g_tk2[t, K_t + k] = gd
             G_f[K_r + k] += f_pk[jj, k] * f_pk[ll, k] * gv
 
+    if km.n_legendre:
+        legendre.descriptors(i, nb, km, ws, tr, table, G_f, K_r + K_t)
     dR_f = ws.dR_nf[i]
     ws.E_n[i] = readout_eval(km, a, G_f, dR_f, tr.buf_3h) + km.e0_e[a] + e_pair
 
@@ -118,6 +113,17 @@ def atom_terms(i, nb, km, ws, tr):
             s += dR_f[k] * drho_pr[p, k]
         for c in range(3):
             dE_pc[p, c] = s * u_pc[p, c]
+    # both add to dE_pc: after the loop above, which sets it
+    triplet_forces(n_t, K_r, K_t, dR_f, ws, tr)
+    if km.n_legendre:
+        legendre.forces(i, nb, km, ws, tr, dR_f, K_r + K_t)
+
+
+@njit(cache=True, error_model="numpy")
+def triplet_forces(n_t, K_r, K_t, dR_f, ws, tr):
+    """Add the spline triplet filters' dE/dD_p of one atom's ``n_t`` triplets to ``ws.dE_pc``."""
+    r_p, u_pc, f_pk, df_pk, dE_pc = ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk, ws.dE_pc
+    legs_t2, cos_t, g_tk2 = tr.legs_t2, tr.cos_t, tr.g_tk2
     for t in range(n_t):
         jj, ll, cos = legs_t2[t, 0], legs_t2[t, 1], cos_t[t]
         A_j = 0.0
@@ -137,12 +143,13 @@ def atom_terms(i, nb, km, ws, tr):
 
 
 @njit(cache=True, error_model="numpy")
-def atom_scratch(n, n_pairs, K_r, K_t):
+def atom_scratch(n, n_pairs, K_r, K_t, K_l):
     """An :class:`~snnp_calc.kernels.layout.AtomScratch`, zero where atom_terms accumulates."""
+    K = K_r + K_t + K_l
     return AtomScratch(np.empty(n_pairs), np.empty((n_pairs, 3)), np.empty((n_pairs, K_t)),
                        np.empty((n_pairs, K_t)), np.empty((n_pairs, K_r)), np.empty(n_pairs),
-                       np.zeros((n, K_r + K_t)), np.zeros((n, K_r + K_t)), np.zeros(n),
-                       np.zeros((n_pairs, 3)))
+                       np.zeros((n, K)), np.zeros((n, K)), np.zeros(n), np.zeros((n_pairs, 3)),
+                       np.empty((n_pairs, K_l)), np.empty((n_pairs, K_l)))
 
 
 @njit(cache=True, error_model="numpy")
@@ -155,17 +162,20 @@ def largest_block(first_n, lo, hi):
 
 
 @njit(cache=True, error_model="numpy")
-def triplet_scratch(n_max, K_t, sizes):
+def triplet_scratch(n_max, km):
     """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms of at most ``n_max`` pairs."""
-    T = max(n_max * (n_max - 1) // 2, 1)
-    return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * K_t)),
-                          np.zeros((3, sizes.sum())))
+    T = max(n_max * (n_max - 1) // 2, 1) if km.n_triplet else 1
+    K_l, S, N_a = km.n_legendre, km.n_species, len(km.mono_a)
+    return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * km.n_triplet)),
+                          np.zeros((3, km.sizes.sum())), np.zeros((3, K_l, S, N_a)),
+                          np.zeros((2, K_l, S)), np.zeros((K_l, S, N_a)),
+                          np.zeros((3, km.degree + 1)), np.zeros((5, N_a)))
 
 
 @njit(cache=True, error_model="numpy")
 def atom_range(lo, hi, nb, km, ws):
     """:func:`atom_terms` for atoms lo..hi-1, with triplet scratch allocated once for the range."""
-    tr = triplet_scratch(largest_block(nb.first_n, lo, hi), km.n_triplet, km.sizes)
+    tr = triplet_scratch(largest_block(nb.first_n, lo, hi), km)
     for i in range(lo, hi):
         atom_terms(i, nb, km, ws, tr)
 
@@ -228,7 +238,7 @@ def single_point(i_p, j_p, D_pc, species_n, km, parallel):
     """
     n = len(species_n)
     nb = Neighbours(i_p, j_p, D_pc, first_of(i_p, n), species_n)
-    ws = atom_scratch(n, len(i_p), km.n_rho, km.n_triplet)
+    ws = atom_scratch(n, len(i_p), km.n_rho, km.n_triplet, km.n_legendre)
     if parallel:
         atoms_parallel(nb, km, ws)
     else:

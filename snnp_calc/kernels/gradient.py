@@ -26,8 +26,9 @@ one tangent-and-adjoint pass through the network gives
 import numpy as np
 from numba import njit, prange
 
-from .energy import atom_terms, largest_block, pair_index, scatter, triplet_scratch, triplets
-from .layout import READOUT_SPLINE, VOIGT_VD, GradientScratch, table_of
+from . import legendre
+from .energy import atom_terms, largest_block, scatter, triplet_scratch, triplets
+from .layout import READOUT_SPLINE, VOIGT_VD, GradientScratch, pair_index, table_of
 from .readout import mlp_tangent_adjoint
 from .spline import basis_add, spline_eval
 
@@ -45,7 +46,7 @@ def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
     j_p, species_n = nb.j_p, nb.species_n
     table = table_of(km)
     p0, p1 = nb.first_n[i], nb.first_n[i + 1]
-    Gdot_f = np.zeros(K_r + K_t)
+    Gdot_f = np.zeros(K_r + K_t + km.n_legendre)
     for p in range(p0, p1):
         rd = u_pc[p, 0] * delta_pc[p, 0] + u_pc[p, 1] * delta_pc[p, 1] + u_pc[p, 2] * delta_pc[p, 2]
         rdot_p[p] = rd
@@ -68,6 +69,8 @@ def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
             Gdot_f[K_r + k] += (df_pk[jj, k] * rdot_p[jj] * f_pk[ll, k] * gv
                                 + f_pk[jj, k] * df_pk[ll, k] * rdot_p[ll] * gv
                                 + f_pk[jj, k] * f_pk[ll, k] * gd * cd)
+    if km.n_legendre:
+        legendre.tangent(i, nb, km, ws, delta_pc, rdot_p, tr, table, Gdot_f, K_r + K_t)
     return Gdot_f, n_t
 
 
@@ -79,7 +82,7 @@ def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, gs, grad_q):
     ``A = ce ∇R + H Ġ``, ``B = ∇R`` (H: the readout's Hessian in G).
     """
     a = nb.species_n[i]
-    K = km.n_rho + km.n_triplet
+    K = km.n_rho + km.n_triplet + km.n_legendre
     A_f = np.empty(K)
     B_f = np.empty(K)
     if km.readout_kind == READOUT_SPLINE:
@@ -154,6 +157,10 @@ def atom_gradient(i, ce, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, grad_q):
         for k in range(K_t):
             basis_add(table, km.base_f + k * S + b, r_p[p], wv_pk2[p - p0, k],
                       wv_pk2[p - p0, K_t + k], q_off_x, grad_q)
+    if km.n_legendre:
+        legendre.coefficient_gradient(km, tr, A_f, B_f, K_r + K_t, slots.a_base, grad_q)
+        legendre.radial_gradient(i, nb, km, ws, delta_pc, rdot_p, tr, table, A_f, B_f,
+                                 K_r + K_t, q_off_x, grad_q)
 
 
 @njit(cache=True, error_model="numpy")
@@ -249,7 +256,7 @@ def loss_and_gradient(n_chunks, data, km, ws, slots, ls, grad_cq):
         s0 = c * n_s // n_chunks
         s1 = (c + 1) * n_s // n_chunks
         n_max = largest_block(data.first_n, data.n_off_s[s0], data.n_off_s[s1])
-        tr = triplet_scratch(n_max, km.n_triplet, km.sizes)
+        tr = triplet_scratch(n_max, km)
         gs = gradient_scratch(n_max, km.n_triplet, km.sizes)
         for s in range(s0, s1):
             # written inside: Numba 0.68 drops a store into a tuple's array made in a prange body

@@ -44,7 +44,7 @@ def structure_rows(s, row0, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
     q0, q1 = nb.first_n[n0], nb.first_n[n1]
     n = n1 - n0
     n_max = largest_block(nb.first_n, n0, n1)
-    tr = triplet_scratch(n_max, km.n_triplet, km.sizes)
+    tr = triplet_scratch(n_max, km)
     gs = gradient_scratch(n_max, km.n_triplet, km.sizes)
     F_nc = np.empty((n, 3))
     energy, W_cc = structure_forces(s, data, km, ws, tr, F_nc, n0)

@@ -102,6 +102,19 @@ class KernelModel(NamedTuple):
         ends; ``core_r_out = 0`` for a model without core.
     z_e : ndarray, shape (S,)
         Atomic numbers of the species (float), for the core.
+    n_legendre, degree : int
+        K_l factorised (Legendre) triplet filters and their degree L
+        (:mod:`snnp_calc.model.legendre`); their descriptors follow the spline
+        triplet filters'.
+    base_l : int
+        First spline of their radial splines f (filter k, species b: base_l + k S + b).
+    legendre_range : float
+        Å, the :attr:`triplet_range` of those splines.
+    a_lyg : ndarray, shape (K_l, P, L + 1)
+        Power coefficients of their angular functions, ``g_kq(x) = Σ_n a_lyg x^n``.
+    mono_ad, mono_a, mono_w : ndarray, shapes (N, 3), (N,), (N,)
+        The monomials u^α of degree 0..L: exponents, degree n(α) (``_a`` is the
+        monomial axis), weight w_α.
     """
 
     n_species: int
@@ -129,6 +142,22 @@ class KernelModel(NamedTuple):
     core_r_in: float
     core_r_out: float
     z_e: np.ndarray
+    n_legendre: int
+    degree: int
+    base_l: int
+    legendre_range: float
+    a_lyg: np.ndarray
+    mono_ad: np.ndarray
+    mono_a: np.ndarray
+    mono_w: np.ndarray
+
+
+@njit(cache=True, error_model="numpy")
+def pair_index(b, c, S):
+    """Index of the unordered species pair {b, c} (LAMMPS ``ij_to_potl`` order)."""
+    if b > c:
+        b, c = c, b
+    return b * S - b * (b - 1) // 2 + c - b
 
 
 @njit(cache=True)
@@ -178,6 +207,7 @@ class AtomScratch(NamedTuple):
     dR_nf : (n, K) dR/dG (accumulated: zero before a call).
     E_n : (n,) per-atom energies, eV.
     dE_pc : (P, 3) dE/dD_p, eV/Å.
+    fl_pl, dfl_pl : (P, K_l) the Legendre filters' radial splines and their derivatives.
     """
 
     r_p: np.ndarray
@@ -190,6 +220,8 @@ class AtomScratch(NamedTuple):
     dR_nf: np.ndarray
     E_n: np.ndarray
     dE_pc: np.ndarray
+    fl_pl: np.ndarray
+    dfl_pl: np.ndarray
 
 
 class TripletScratch(NamedTuple):
@@ -205,12 +237,20 @@ class TripletScratch(NamedTuple):
     cos_t : (T,) cos theta_jil.
     g_tk2 : (T, 2 K_t) angular splines g_k (columns :K_t) and their derivatives (K_t:).
     buf_3h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`).
+    mh_3lea, t_2le, x_lea, pw_3g, mono_5a : the Legendre filters' moments M, H, Ṁ,
+        their self terms T, Ṫ, the adjoint X, the powers of one unit vector's
+        components and its monomial table (:mod:`snnp_calc.kernels.legendre`).
     """
 
     legs_t2: np.ndarray
     cos_t: np.ndarray
     g_tk2: np.ndarray
     buf_3h: np.ndarray
+    mh_3lea: np.ndarray
+    t_2le: np.ndarray
+    x_lea: np.ndarray
+    pw_3g: np.ndarray
+    mono_5a: np.ndarray
 
 
 class GradientScratch(NamedTuple):
@@ -237,6 +277,8 @@ class GradientSlots(NamedTuple):
     q_off_x : ndarray of int64, shape (n_splines + 1,)
         Spline x owns the 2M + 2 local slots ``(y, y''/(6h), d0, dN)`` from
         ``q_off_x[x]`` (:func:`snnp_calc.kernels.spline.basis_add`).
+    a_base : int
+        First slot of the Legendre filters' power coefficients (K_l x P x (L+1)).
     w_base : int
         First slot of the network weights, species after species.
     e0_base, c0_base : int
@@ -245,6 +287,7 @@ class GradientSlots(NamedTuple):
     """
 
     q_off_x: np.ndarray
+    a_base: int
     w_base: int
     e0_base: int
     c0_base: int

@@ -3,7 +3,8 @@
 The C++ sources ship inside this package (``snnp_calc/lammps/src``):
 ``pair_snnp.{h,cpp}`` (the pair style), ``snnp_model.{h,cpp}`` (splines,
 readout and the energy of one atom, formula for formula
-:mod:`snnp_calc.kernels.energy`), ``snnp_model_json.cpp`` (the strict JSON reader)
+:mod:`snnp_calc.kernels.energy`), ``snnp_legendre.cpp`` (the factorised triplet
+filters, :mod:`snnp_calc.kernels.legendre`), ``snnp_model_json.cpp`` (the strict JSON reader)
 and ``snnp_plugin.cpp`` (registration for ``plugin load``).
 
 :func:`build_plugin` compiles them into ``snnpplugin.so`` with CMake when it
@@ -36,7 +37,8 @@ from pathlib import Path
 from .._files import atomic_write_text
 
 SOURCE_DIR = Path(__file__).resolve().parent / "src"
-SOURCES = ("snnp_plugin.cpp", "pair_snnp.cpp", "snnp_model.cpp", "snnp_model_json.cpp")
+SOURCES = ("snnp_plugin.cpp", "pair_snnp.cpp", "snnp_model.cpp", "snnp_model_json.cpp",
+           "snnp_legendre.cpp")
 HEADERS = ("pair_snnp.h", "snnp_model.h")
 LIBRARY = "snnpplugin.so"   # LAMMPS auto-loads files matching *plugin.so from LAMMPS_PLUGIN_PATH
 # No fused multiply-add: the plugin then does the arithmetic of snnp_calc's kernels.

@@ -9,6 +9,9 @@ vanish with zero slope at the cutoff:
   over ``[r_min, r_t]``, with the triplet range ``r_t <= r_c`` (triplets cost
   the square of the neighbour count, so a shorter range is much cheaper);
 - angular filter k: the Chebyshev polynomial ``T_{k mod 4}(cos theta)``;
+- Legendre filter k: a bump centred at ``c_k`` (spread over
+  ``[r_min, r_l]`` like the pair filters') times ``(1 - r/r_l)^3``, with
+  ``g = P_{k mod (L+1)}``;
 - pair term: a screened repulsion ``A (r_min/r)^4 (1 - r/r_c)^3``.
 
 The readout is an MLP with Glorot-uniform weights from
@@ -20,6 +23,7 @@ generic, non-symmetric filters).
 """
 import numpy as np
 
+from .legendre import LegendreFilter
 from .model import MLPReadout, Model, SplineReadout
 from .splines import Spline
 
@@ -48,7 +52,8 @@ def _chebyshev(k, n_knots, P):
 
 def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                   n_knots_angular=8, hidden=(32, 32), activation="tanh", pair=True,
-                  readout="mlp", noise=0.0, seed=0, triplet_cutoff=None):
+                  readout="mlp", noise=0.0, seed=0, triplet_cutoff=None, n_legendre=0,
+                  degree=6, legendre_cutoff=None):
     """A smooth s-NNP to start a fit from, or to test with.
 
     Parameters
@@ -64,6 +69,9 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
         Numbers of pair and triplet filters.
     n_knots, n_knots_angular : int
         Knots of radial and angular splines.
+    n_legendre, degree, legendre_cutoff : int, int, float or None
+        Factorised (Legendre) triplet filters (:mod:`snnp_calc.model.legendre`), their
+        degree L and the last knot of their radial splines, Å (default: ``cutoff``).
     hidden : tuple of int
         MLP hidden widths (empty: a linear readout).
     activation : str
@@ -106,21 +114,49 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
     f = [[perturb(_radial(bump(r_min + span_t * k / max(n_triplet, 1), span_t / 2, r_t), r_min,
                           r_t, n_knots)) for _ in range(S)] for k in range(n_triplet)]
     g = [[perturb(s) for s in _chebyshev(k, n_knots_angular, P)] for k in range(n_triplet)]
+    legendre = _legendre_filters(species, r_min, float(legendre_cutoff or cutoff), n_legendre,
+                                 degree, n_knots, perturb, rng, noise)
     phi = []
     if pair:
         phi = [perturb(_radial(lambda r: 0.5 * (r_min / r) ** 4 * fc(r) / fc(r_min), r_min,
                                cutoff, n_knots)) for _ in range(P)]
     e0 = np.zeros(S)
     if readout == "spline":
-        x = np.linspace(-1.0, 8.0, 10)
-        values = 1.0 - np.sqrt(2.0 + x)
-        U = [perturb(Spline(-1.0, 8.0, values, -0.5 / np.sqrt(1.0), -0.5 / np.sqrt(10.0)))
-             for _ in range(S)]
-        return Model(tuple(species), rho, f, g, phi, SplineReadout(U), e0)
+        return Model(tuple(species), rho, f, g, phi, _sqrt_embedding(S, perturb), e0,
+                     legendre=legendre)
     if readout != "mlp":
         raise ValueError(f"readout must be 'mlp' or 'spline', got {readout!r}")
     return Model(tuple(species), rho, f, g, phi,
-                 _glorot_mlp(S, n_rho + n_triplet, tuple(hidden), activation, rng), e0)
+                 _glorot_mlp(S, n_rho + n_triplet + n_legendre, tuple(hidden), activation, rng),
+                 e0, legendre=legendre)
+
+
+def _legendre_filters(species, r_min, r_l, n_legendre, degree, n_knots, perturb, rng, noise):
+    """Legendre filters: radial bumps spread over [r_min, r_l], g_k = P_{k mod (L+1)}."""
+    if n_legendre and not r_min < r_l:
+        raise ValueError(f"legendre_cutoff must exceed r_min = {r_min} Å, got {r_l}")
+    S = len(species)
+    P = S * (S + 1) // 2
+    span = r_l - r_min
+    out = []
+    for k in range(n_legendre):
+        centre, width = r_min + span * (k + 0.5) / n_legendre, 1.5 * span / n_legendre
+        f = [perturb(_radial(lambda r: np.exp(-((r - centre) / width) ** 2)
+                             * np.clip(1.0 - r / r_l, 0.0, None) ** 3, r_min, r_l, n_knots))
+             for _ in range(S)]
+        c = np.zeros((P, degree + 1))
+        c[:, k % (degree + 1)] = 1.0
+        c += noise * rng.standard_normal(c.shape)
+        out.append(LegendreFilter(f, c))
+    return out
+
+
+def _sqrt_embedding(S, perturb):
+    """The s-MEAM readout U(G) = 1 - sqrt(2 + G) on 10 knots over [-1, 8], per species."""
+    x = np.linspace(-1.0, 8.0, 10)
+    values = 1.0 - np.sqrt(2.0 + x)
+    return SplineReadout([perturb(Spline(-1.0, 8.0, values, -0.5 / np.sqrt(1.0),
+                                         -0.5 / np.sqrt(10.0))) for _ in range(S)])
 
 
 def _glorot_mlp(S, K, hidden, activation, rng):

@@ -10,11 +10,16 @@ pairs (DESIGN.md §2):
 - ``phi[ab]``: the optional pair term (empty tuple when absent);
 - ``readout``: :class:`MLPReadout` or :class:`SplineReadout` (s-MEAM);
 - ``e0[a]``: reference energy per species (eV);
-- ``core``: an optional :class:`~snnp_calc.model.core.ZBLCore` (no fitted parameters).
+- ``core``: an optional :class:`~snnp_calc.model.core.ZBLCore` (no fitted parameters);
+- ``legendre``: K_l factorised triplet filters
+  (:class:`~snnp_calc.model.legendre.LegendreFilter`: radial splines per
+  neighbour species, Legendre coefficients of g per species pair), read after
+  the spline triplet filters.
 
 ``to_vector`` / ``from_vector`` map the free parameters (spline parameters not
 marked fixed, all readout weights, e0) to one flat float64 vector, in the
-order rho, f, g, phi, U, readout weights, e0.
+order rho, f, g, phi, U, the Legendre filters' f and their coefficients c, readout
+weights, e0.
 """
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,11 +27,11 @@ from functools import cached_property
 import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
-from ..kernels.energy import pair_index
-from ..kernels.layout import ACTIVATIONS, READOUT_MLP, READOUT_SPLINE, KernelModel
-from ..kernels.readout import readout_zero
+from ..kernels.layout import ACTIVATIONS, pair_index
 from .core import ZBLCore
-from .splines import Spline, pack
+from .kernel_form import kernel_form
+from .legendre import LegendreFilter
+from .splines import Spline
 
 
 def _frozen(array):
@@ -122,6 +127,7 @@ class Model:
     e0: np.ndarray
     metadata: dict = field(default_factory=dict)
     core: object = None
+    legendre: tuple = ()
 
     def __post_init__(self):
         species = tuple(self.species)
@@ -146,18 +152,26 @@ class Model:
             raise ValueError(f"{len(f)} f filters but {len(g)} g filters")
         if len(phi) not in (0, P):
             raise ValueError(f"phi must hold 0 or {P} splines, got {len(phi)}")
-        if len(rho) + len(f) == 0:
+        legendre = tuple(self.legendre)
+        for k, filt in enumerate(legendre):
+            if not isinstance(filt, LegendreFilter) or len(filt.f) != S:
+                raise ValueError(f"legendre[{k}] must be a LegendreFilter of {S} radial splines")
+            if filt.degree != legendre[0].degree:
+                raise ValueError(f"legendre[{k}] has degree {filt.degree}, legendre[0] "
+                                 f"{legendre[0].degree}: one degree L for all")
+        K = len(rho) + len(f) + len(legendre)
+        if K == 0:
             raise ValueError("a model needs at least one filter")
         if isinstance(self.readout, SplineReadout):
-            if len(rho) != 1 or len(f) != 1:
+            if len(rho) != 1 or len(f) != 1 or legendre:
                 raise ValueError("the spline (s-MEAM) readout needs exactly one pair and one "
                                  f"triplet filter, got {len(rho)} and {len(f)}")
             if len(self.readout.U) != S:
                 raise ValueError(f"U must hold {S} splines, got {len(self.readout.U)}")
         elif isinstance(self.readout, MLPReadout):
-            if self.readout.offset.shape != (S, len(rho) + len(f)):
+            if self.readout.offset.shape != (S, K):
                 raise ValueError(f"readout input scaling has shape {self.readout.offset.shape}, "
-                                 f"expected {(S, len(rho) + len(f))}")
+                                 f"expected {(S, K)}")
         else:
             raise TypeError(f"readout must be MLPReadout or SplineReadout, got {type(self.readout)}")
         e0 = _frozen(self.e0).reshape(-1)
@@ -167,12 +181,14 @@ class Model:
             if not isinstance(self.core, ZBLCore):
                 raise TypeError(f"core must be a ZBLCore or None, got {type(self.core).__name__}")
             # beyond the cutoff the neighbour list has no pairs: the core must end before
-            r_c = max(s.x1 for s in [s for row in rho + f for s in row] + list(phi))
+            r_c = max(s.x1 for s in [s for row in rho + f for s in row] + list(phi)
+                      + [s for filt in legendre for s in filt.f])
             if self.core.r_outer > r_c:
                 raise ValueError(f"the core ends at {self.core.r_outer} Å, beyond the cutoff "
                                  f"{r_c} Å")
         for name, value in (("species", species), ("rho", rho), ("f", f), ("g", g),
-                            ("phi", phi), ("e0", e0), ("metadata", dict(self.metadata))):
+                            ("phi", phi), ("e0", e0), ("metadata", dict(self.metadata)),
+                            ("legendre", legendre)):
             object.__setattr__(self, name, value)
 
     @property
@@ -181,12 +197,18 @@ class Model:
 
     @cached_property
     def cutoff(self):
-        """Largest last knot of all radial splines (rho, f, phi), Å."""
+        """Largest last knot of all radial splines (rho, f, phi, Legendre f), Å."""
         return max(s.x1 for s in self.radial_splines)
 
     @property
+    def n_filters(self):
+        """K = K_rho + K_t + K_l, the readout's inputs."""
+        return len(self.rho) + len(self.f) + len(self.legendre)
+
+    @property
     def radial_splines(self):
-        return [s for row in self.rho + self.f for s in row] + list(self.phi)
+        return ([s for row in self.rho + self.f for s in row] + list(self.phi)
+                + [s for filt in self.legendre for s in filt.f])
 
     @property
     def readout_kind(self):
@@ -194,11 +216,12 @@ class Model:
 
     @property
     def splines(self):
-        """All splines in table order: rho, f, g, phi, U."""
+        """All splines in table order: rho, f, g, phi, U, then the Legendre filters' f."""
         out = [s for rows in (self.rho, self.f, self.g) for row in rows for s in row]
         out += list(self.phi)
         if isinstance(self.readout, SplineReadout):
             out += list(self.readout.U)
+        out += [s for filt in self.legendre for s in filt.f]
         return out
 
     def species_indices(self, numbers):
@@ -232,34 +255,10 @@ class Model:
     def kernel_model(self):
         """The model as the kernels read it (:class:`~snnp_calc.kernels.layout.KernelModel`).
 
-        Built once, as the model is immutable. Its arrays stay writeable:
-        Numba compiles separate code for read-only arrays.
+        Built once (:func:`~snnp_calc.model.kernel_form.kernel_form`), as the model
+        is immutable.
         """
-        S = self.n_species
-        K_r, K_t = len(self.rho), len(self.f)
-        P = S * (S + 1) // 2
-        ro = self.readout
-        if isinstance(ro, MLPReadout):
-            kind, act, sizes = READOUT_MLP, ACTIVATIONS.index(ro.activation), np.array(ro.sizes,
-                                                                                   np.int64)
-            w_ew = np.array([np.concatenate([w.reshape(-1) for w in layers])
-                             for layers in ro.weights])
-            xoff, xscale = np.array(ro.offset), np.array(ro.scale)
-        else:
-            kind, act, sizes = READOUT_SPLINE, 0, np.array([K_r + K_t, 1], np.int64)
-            w_ew = np.zeros((S, 1))
-            xoff, xscale = np.zeros((S, K_r + K_t)), np.ones((S, K_r + K_t))
-        base_f = K_r * S
-        base_g = base_f + K_t * S
-        base_phi = base_g + K_t * P
-        core = self.core
-        km = KernelModel(S, K_r, K_t, int(bool(self.phi)), kind, act, base_f, base_g, base_phi,
-                         base_phi + int(bool(self.phi)) * P, self.triplet_range,
-                         *pack(self.splines), sizes, w_ew, xoff, xscale, np.array(self.e0),
-                         np.zeros(S), core.r_inner if core else 0.0, core.r_outer if core else 0.0,
-                         np.array([float(atomic_numbers[s]) for s in self.species]))
-        # built with R0_e = 0, whose readout is the raw one that R0_e then shifts
-        return km._replace(R0_e=readout_zero(km))
+        return kernel_form(self)
 
     @cached_property
     def triplet_range(self):
@@ -277,10 +276,19 @@ class Model:
         # x0 + (x1 - x0), as the kernels' spline table stores the end, to the bit
         return max((s.x0 + (s.x1 - s.x0) for s in f), default=0.0)
 
+    @cached_property
+    def legendre_range(self):
+        """Å: the :attr:`triplet_range` of the Legendre filters' radial splines."""
+        f = [s for filt in self.legendre for s in filt.f]
+        if any(s.y[-1] != 0.0 or s.dN != 0.0 for s in f):
+            return np.inf
+        return max((s.x0 + (s.x1 - s.x0) for s in f), default=0.0)
+
     # --- flat parameter vector -------------------------------------------------
     def to_vector(self):
         """Free parameters as one float64 vector (order: see module docstring)."""
         parts = [s.params[~s.fixed] for s in self.splines]
+        parts += [filt.c.reshape(-1) for filt in self.legendre]
         if isinstance(self.readout, MLPReadout):
             parts += [w.reshape(-1) for layers in self.readout.weights for w in layers]
         parts.append(self.e0)
@@ -311,11 +319,14 @@ class Model:
         ro = self.readout
         if isinstance(ro, SplineReadout):
             ro = SplineReadout([spline(s) for s in ro.U])
-        else:
+        legendre_f = [[spline(s) for s in filt.f] for filt in self.legendre]
+        legendre = [LegendreFilter(lf, take(filt.c.size).reshape(filt.c.shape))
+                    for lf, filt in zip(legendre_f, self.legendre)]
+        if isinstance(ro, MLPReadout):
             weights = [[take(w.size).reshape(w.shape) for w in layers] for layers in ro.weights]
             ro = MLPReadout(ro.activation, ro.hidden, weights, ro.offset, ro.scale)
         e0 = take(self.n_species)
-        return Model(self.species, rho, f, g, phi, ro, e0, self.metadata, self.core)
+        return Model(self.species, rho, f, g, phi, ro, e0, self.metadata, self.core, legendre)
 
     def equals(self, other):
         """True if ``other`` describes the same model with bit-identical numbers."""
@@ -323,7 +334,9 @@ class Model:
             return False
         if self.readout_kind != other.readout_kind or self.metadata != other.metadata:
             return False
-        if self.core != other.core:
+        if self.core != other.core or len(self.legendre) != len(other.legendre):
+            return False
+        if not all(a.equals(b) for a, b in zip(self.legendre, other.legendre)):
             return False
         mine, theirs = self.splines, other.splines
         if len(mine) != len(theirs) or not all(a.equals(b) for a, b in zip(mine, theirs)):
@@ -370,4 +383,5 @@ def select_species(model, species):
     else:
         ro = MLPReadout(ro.activation, ro.hidden, [ro.weights[a] for a in old],
                         ro.offset[old], ro.scale[old])
-    return Model(species, rho, f, g, phi, ro, model.e0[old], model.metadata, model.core)
+    legendre = [LegendreFilter([filt.f[a] for a in old], filt.c[pairs]) for filt in model.legendre]
+    return Model(species, rho, f, g, phi, ro, model.e0[old], model.metadata, model.core, legendre)

@@ -13,17 +13,20 @@ variables so that they become bounds on z. The gradient with respect to
 costs O(n n_z) per evaluation, negligible next to the kernels for models of
 a few thousand parameters.
 
-Groups that can be frozen: ``filters`` (rho, f and g), ``rho``, ``f``, ``g``,
-``pair`` (phi), ``readout`` (network weights or U) and ``e0``.
+Groups that can be frozen: ``filters`` (rho, f, g and the Legendre filters),
+``rho``, ``f``, ``g``, ``legendre`` (the Legendre filters' radial splines and
+coefficients), ``pair`` (phi), ``readout`` (network weights or U) and ``e0``.
 """
 import dataclasses
 
 import numpy as np
 
+from .legendre import LegendreFilter
 from .model import MLPReadout, SplineReadout
 
-GROUPS = ("filters", "rho", "f", "g", "pair", "readout", "e0")
-_MEMBERS = {"filters": ("rho", "f", "g"), "pair": ("phi",), "readout": ("U", "mlp")}
+GROUPS = ("filters", "rho", "f", "g", "legendre", "pair", "readout", "e0")
+_MEMBERS = {"filters": ("rho", "f", "g", "lf", "lc"), "legendre": ("lf", "lc"), "pair": ("phi",),
+            "readout": ("U", "mlp")}
 
 
 def vector_layout(model):
@@ -32,11 +35,13 @@ def vector_layout(model):
     Returns
     -------
     kind : ndarray of str, shape (n_free,)
-        ``rho``, ``f``, ``g``, ``phi``, ``U``, ``mlp`` or ``e0``.
+        ``rho``, ``f``, ``g``, ``phi``, ``U``, ``lf`` and ``lc`` (a Legendre
+        filter's radial splines and coefficients), ``mlp`` or ``e0``.
     filter_k : ndarray of int, shape (n_free,)
-        Filter index for rho, f and g entries, else -1.
+        Filter index for rho, f, g, lf and lc entries, else -1.
     slot : ndarray of int, shape (n_free,)
-        Position of the entry among its spline's free parameters, else -1.
+        Position of the entry among its spline's free parameters (for lc, the
+        degree λ of the coefficient), else -1.
     """
     kind, filter_k, slot = [], [], []
     for name, rows in (("rho", model.rho), ("f", model.f), ("g", model.g)):
@@ -54,6 +59,16 @@ def vector_layout(model):
         kind += [name] * n
         filter_k += [-1] * n
         slot += list(range(n))
+    for k, filt in enumerate(model.legendre):
+        for s in filt.f:
+            n = int(np.count_nonzero(~s.fixed))
+            kind += ["lf"] * n
+            filter_k += [k] * n
+            slot += list(range(n))
+    for k, filt in enumerate(model.legendre):
+        kind += ["lc"] * filt.c.size
+        filter_k += [k] * filt.c.size
+        slot += list(range(filt.degree + 1)) * len(filt.c)
     if isinstance(model.readout, MLPReadout):
         n = sum(w.size for layers in model.readout.weights for w in layers)
         kind += ["mlp"] * n
@@ -85,8 +100,11 @@ def share_filters(model):
             out.append([first] * len(row))
         return out
 
+    radial = shared("legendre f", [filt.f for filt in model.legendre])
+    legendre = [LegendreFilter(f, np.repeat(filt.c[:1], len(filt.c), axis=0))
+                for f, filt in zip(radial, model.legendre)]
     return dataclasses.replace(model, rho=shared("rho", model.rho), f=shared("f", model.f),
-                               g=shared("g", model.g))
+                               g=shared("g", model.g), legendre=tuple(legendre))
 
 
 class Reparametrisation:
@@ -126,7 +144,7 @@ class Reparametrisation:
         for m, (name, k, q) in enumerate(zip(kind, filter_k, slot)):
             if name in frozen or m in special:
                 continue
-            key = (name, k, q) if shared and name in ("rho", "f", "g") else m
+            key = (name, k, q) if shared and name in ("rho", "f", "g", "lf", "lc") else m
             if key not in keys:
                 keys[key] = len(rows)
                 rows.append([])

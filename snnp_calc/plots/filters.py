@@ -22,7 +22,7 @@ from ..evaluate import evaluate
 from ..kernels.readout import readout_eval
 from .figure import figure
 
-KINDS = ("rho", "f", "g", "phi")
+KINDS = ("rho", "f", "g", "phi", "legendre_f")
 
 # fraction of a spline's knot span drawn beyond its knots (the linear extension)
 EXTEND = 0.08
@@ -33,6 +33,7 @@ _STYLE = {
     "f": ("triplet radial filters", "f", "dimensionless"),
     "g": ("triplet angular filters", "g", "dimensionless"),
     "phi": ("pair term", r"\phi", "eV"),
+    "legendre_f": ("Legendre filters' radial splines", "f^L", "dimensionless"),
 }
 
 
@@ -42,7 +43,7 @@ def filter_splines(model, kind):
     Parameters
     ----------
     model : Model
-    kind : {"rho", "f", "g", "phi"}
+    kind : {"rho", "f", "g", "phi", "legendre_f"}
 
     Returns
     -------
@@ -60,6 +61,8 @@ def filter_splines(model, kind):
         return [list(zip(pairs, row)) for row in model.g]
     if kind == "phi":
         return [list(zip(pairs, model.phi))] if model.phi else []
+    if kind == "legendre_f":
+        return [list(zip(names, filt.f)) for filt in model.legendre]
     raise ValueError(f"unknown filter kind {kind!r}; expected one of {KINDS}")
 
 
@@ -139,7 +142,7 @@ def filter_figure(model, kind, title=None):
     Parameters
     ----------
     model : Model
-    kind : {"rho", "f", "g", "phi"}
+    kind : {"rho", "f", "g", "phi", "legendre_f"}
     title : str, optional
         Model name for the figure title (default ``metadata["name"]``).
 
@@ -204,7 +207,7 @@ def descriptors_by_species(model, images):
         species_n = model.species_indices(atoms.numbers)
         for a in range(model.n_species):
             G_by_species[a].append(out["descriptors"][species_n == a])
-    K = len(model.rho) + len(model.f)
+    K = model.n_filters
     return [np.concatenate(parts) if parts else np.zeros((0, K)) for parts in G_by_species]
 
 

@@ -10,6 +10,7 @@ from .filters import (
     filter_splines,
     readout_figure,
 )
+from .legendre import legendre_g_figure
 
 
 def write_model_plots(model, directory, images=None, prefix="", title=None):
@@ -32,7 +33,8 @@ def write_model_plots(model, directory, images=None, prefix="", title=None):
     -------
     list of Path
         ``filters-rho.png``, ``filters-f.png``, ``filters-g.png``,
-        ``filters-phi.png`` (with a pair term), ``readout.png`` and
+        ``filters-phi.png`` (with a pair term), ``filters-legendre_f.png`` and
+        ``filters-legendre_g.png`` (with Legendre filters), ``readout.png`` and
         ``descriptors.png`` (with ``images``), in that order, each with ``prefix``.
     """
     require_matplotlib()
@@ -41,6 +43,8 @@ def write_model_plots(model, directory, images=None, prefix="", title=None):
     G_by_species = None if images is None else descriptors_by_species(model, images)
     figures = [(f"filters-{kind}", lambda kind=kind: filter_figure(model, kind, title))
                for kind in KINDS if filter_splines(model, kind)]
+    if model.legendre:
+        figures.append(("filters-legendre_g", lambda: legendre_g_figure(model, title)))
     figures.append(("readout", lambda: readout_figure(model, G_by_species, title)))
     if G_by_species is not None:
         figures.append(("descriptors", lambda: descriptor_figure(model, G_by_species, title)))

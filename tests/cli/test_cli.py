@@ -241,6 +241,18 @@ def test_fit_options_of_the_core_scaling_and_offsets(reference_xyz, tmp_path, ca
     assert "--stress-offsets: expected yes or no" in capsys.readouterr().err
 
 
+def test_fit_options_of_the_legendre_filters(reference_xyz, tmp_path):
+    path, _ = reference_xyz
+    out = tmp_path / "legendre.json"
+    assert main(["fit", "--train", str(path), "--out", str(out), "--max-iter", "2",
+                 "--n-rho", "1", "--n-triplet", "0", "--hidden", "3", "--knots", "6",
+                 "--n-legendre", "2", "--legendre-degree", "3", "--legendre-cutoff", "3.9"]) == 0
+    model = read_model(out)
+    assert [filt.degree for filt in model.legendre] == [3, 3] and not model.f
+    assert model.legendre_range == 3.9
+    assert model.metadata["options"]["legendre_cutoff"] == 3.9
+
+
 def test_models_lists_the_shipped_models(capsys):
     assert main(["models", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}

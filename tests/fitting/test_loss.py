@@ -38,6 +38,9 @@ MODELS = {
     "mlp-celu": dict(hidden=(4,), activation="celu"),
     "linear": dict(hidden=()),
     "smeam": dict(n_rho=1, n_triplet=1, readout="spline"),
+    "legendre": dict(hidden=(4,), n_triplet=0, n_legendre=2, degree=4, legendre_cutoff=4.2),
+    "legendre-mixed": dict(hidden=(3,), activation="softplus", n_triplet=1, n_legendre=1,
+                           degree=6, triplet_cutoff=3.5),
 }
 TERMS = {
     "energy": LossWeights(energy=1.0, forces=0.0, stress=0.0, smooth=0.0, l2=0.0),
@@ -88,7 +91,7 @@ def test_loss_equals_its_definition(frames, snnp_model):
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("name", ["mlp-tanh", "smeam"])
+@pytest.mark.parametrize("name", ["mlp-tanh", "smeam", "legendre"])
 def test_jacobian_matches_central_differences(frames, name):
     from snnp_calc.fitting.jacobian import residuals_and_jacobian
     kwargs = dict(n_rho=2, n_triplet=2, noise=0.1, seed=4)
@@ -167,4 +170,4 @@ def test_packed_predictions_equal_per_frame_ones(frames, snnp_model):
             assert data.vol_s[s] == 0 and not S_sv[s].any()
         else:
             np.testing.assert_allclose(S_sv[s], p["stress"], rtol=1e-12, atol=1e-14)
-    assert G_nf.shape == (len(data.species_n), len(snnp_model.rho) + len(snnp_model.f))
+    assert G_nf.shape == (len(data.species_n), snnp_model.n_filters)

@@ -16,10 +16,11 @@ def second_derivative(spline, x):
     return np.interp(x, spline.knots, y2)
 
 
-@pytest.fixture
-def model():
+@pytest.fixture(params=[0, 2])
+def model(request):
+    """Spline filters, and with ``n_legendre = 2`` Legendre filters (unpenalised coefficients)."""
     return initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=2, hidden=(4,),
-                         noise=0.2, seed=8)
+                         noise=0.2, seed=8, n_legendre=request.param, degree=3)
 
 
 def alone(spline):

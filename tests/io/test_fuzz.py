@@ -1,8 +1,9 @@
 """Fuzzing the model file readers: Python (JSON, meam/spline) and the LAMMPS plugin (JSON).
 
-Seeded random mutants (:mod:`tests.io.mutations`) of three small model files:
-a two-species s-NNP (MLP readout), a two-species s-MEAM with a ZBL core (both
-JSON) and a two-species s-MEAM as a meam/spline file. Each mutant must either
+Seeded random mutants (:mod:`tests.io.mutations`) of four small model files:
+a two-species s-NNP (MLP readout), a two-species s-MEAM with a ZBL core, a
+two-species s-NNP with Legendre filters (all three JSON) and a two-species
+s-MEAM as a meam/spline file. Each mutant must either
 load, and then give finite energy and forces on a 16-atom Mo-Ni cell, or be
 refused with :class:`~snnp_calc.errors.ModelFileError` naming the file
 (Python) or with a LAMMPS ``ERROR`` naming the file (``pair_style snnp``). It
@@ -33,7 +34,6 @@ from ase.data import atomic_numbers
 from snnp_calc import read_model, write_model
 from snnp_calc.errors import ModelFileError
 from snnp_calc.evaluate import evaluate
-from snnp_calc.io import json_model
 from snnp_calc.lammps.crosscheck import lammps_available
 from snnp_calc.lammps.plugin import build_plugin, plugin_available
 from snnp_calc.model.core import ZBLCore
@@ -44,7 +44,7 @@ from tests.io.mutations import mutate_json, mutate_meam
 
 SEED = 20240611
 # mutants per base file, 4000 in all: about 30 s on two busy cores
-COUNTS = {"mlp.json": 1500, "core.json": 1000, "smeam.meam.spline": 1500}
+COUNTS = {"mlp.json": 1100, "core.json": 800, "legendre.json": 900, "smeam.meam.spline": 1200}
 SIDE = 6.3    # Å, the cubic cell of the 16-atom test structure
 ROOT = Path(__file__).resolve().parents[2]
 # agreement of the plugin with Python on a mutant both load, relative to the largest value
@@ -52,13 +52,16 @@ TOLERANCE = 1e-9
 
 
 def base_models():
-    """``{file name: Model}`` of the three files that are mutated."""
+    """``{file name: Model}`` of the four files that are mutated."""
     mlp = initial_model(["Mo", "Ni"], 4.6, n_rho=2, n_triplet=2, hidden=(3,), noise=0.1, seed=1)
     smeam = initial_model(["Mo", "Ni"], 4.6, n_rho=1, n_triplet=1, n_knots=6,
                           n_knots_angular=5, readout="spline", noise=0.1, seed=2)
     core = Model(smeam.species, smeam.rho, smeam.f, smeam.g, smeam.phi, smeam.readout,
                  [-1.5, -2.0], {"note": "fuzz base"}, ZBLCore(1.2, 2.0))
-    return {"mlp.json": mlp, "core.json": core, "smeam.meam.spline": smeam}
+    legendre = initial_model(["Mo", "Ni"], 4.6, n_rho=1, n_triplet=0, n_legendre=2, degree=3,
+                             n_knots=5, hidden=(2,), noise=0.1, seed=4, legendre_cutoff=4.0)
+    return {"mlp.json": mlp, "core.json": core, "legendre.json": legendre,
+            "smeam.meam.spline": smeam}
 
 
 def structure():

@@ -48,6 +48,10 @@ ROUND_TRIP_MODELS = {
     "one_species": lambda: initial_model(["Nb"], 4.0, n_rho=0, n_triplet=3, noise=0.1, seed=6),
     "smeam": smeam_model,
     "smeam_one_species": lambda: smeam_model(("Si",), seed=9),
+    "legendre": lambda: initial_model(["Mo", "Ni"], 5.0, n_rho=2, n_triplet=1, n_legendre=3,
+                                      degree=7, noise=0.1, seed=8, legendre_cutoff=4.5),
+    "legendre_only": lambda: initial_model(["Ge"], 5.0, n_rho=0, n_triplet=0, n_legendre=2,
+                                           degree=0, hidden=(3,), noise=0.1, seed=9),
     **{f"activation_{act}": (lambda act=act: initial_model(
         ["Mo", "Ni"], 5.0, n_rho=2, n_triplet=3, hidden=(5, 4), activation=act, noise=0.1,
         seed=7)) for act in ACTIVATIONS},
@@ -166,7 +170,7 @@ def _drop_g_filter(d):
 
 
 def _no_filters(d):
-    d["filters"] = {"rho": [], "f": [], "g": []}
+    d["filters"].update(rho=[], f=[], g=[], legendre=[])
 
 
 def _short_y(d):
@@ -198,7 +202,8 @@ MLP_CASES = [
     ("unknown_top_key", setter("extra", value=1), "extra"),
     ("unknown_format", setter("format", value="uf3"), "format"),
     ("format_not_string", setter("format", value=1), "format"),
-    ("version_3", setter("version", value=3), "version"),
+    ("version_4", setter("version", value=4), "version"),
+    ("legendre_in_version_2", setter("version", value=2), "filters.legendre_degree"),
     ("core_in_version_1", setter("version", value=1), "core"),
     ("core_unknown_kind", setter("core", value={"kind": "lj", "r_inner": 1.0, "r_outer": 2.0}),
      "core.kind"),
@@ -307,6 +312,47 @@ SMEAM_CASES = [
     ("spline_readout_mlp_key", setter("readout", "hidden", value=[]), "readout.hidden"),
     ("spline_readout_U_y", setter("readout", "U", 1, "n_knots", value=4), "readout.U[1].y"),
 ]
+
+
+def _legendre_ragged(d):
+    d["filters"]["legendre"][1]["c"][2].pop()
+
+
+def _legendre_end(d):
+    d["filters"]["legendre"][0]["f"][1]["y"][-1] = 0.5
+
+
+LEGENDRE = ("filters", "legendre")
+LEGENDRE_CASES = [
+    ("degree_too_high", setter("filters", "legendre_degree", value=13),
+     "filters.legendre_degree"),
+    ("degree_mismatch", setter("filters", "legendre_degree", value=3), "filters.legendre[0].c[0]"),
+    ("coefficient_rows", lambda d: d["filters"]["legendre"][0]["c"].pop(),
+     "filters.legendre[0].c"),
+    ("ragged_coefficients", _legendre_ragged, "filters.legendre[1].c[2]"),
+    ("nan_coefficient", setter(*LEGENDRE, 0, "c", 1, 0, value=float("nan")),
+     "filters.legendre[0].c[1][0]"),
+    ("radial_end", _legendre_end, "filters.legendre[0].f[1].y[4]"),
+    ("missing_c", deleter(*LEGENDRE, 1, "c"), "filters.legendre[1].c"),
+    ("unknown_key", setter(*LEGENDRE, 0, "g", value=[]), "filters.legendre[0].g"),
+    ("one_f_spline", lambda d: d["filters"]["legendre"][0]["f"].pop(), "filters.legendre[0].f"),
+    ("readout_inputs", lambda d: d["filters"]["legendre"].pop(), "readout.input_offset[0]"),
+]
+
+
+@pytest.fixture(scope="module")
+def legendre_doc():
+    return json_model.to_dict(initial_model(["Mo", "Ni"], 5.0, n_rho=1, n_triplet=1,
+                                            n_legendre=2, degree=2, hidden=(3,), n_knots=5,
+                                            n_knots_angular=4, noise=0.1, seed=3))
+
+
+@pytest.mark.parametrize("mutate, path", [c[1:] for c in LEGENDRE_CASES],
+                         ids=[c[0] for c in LEGENDRE_CASES])
+def test_bad_legendre_document(legendre_doc, check_rejected, mutate, path):
+    doc = copy.deepcopy(legendre_doc)
+    mutate(doc)
+    check_rejected(json.dumps(doc), path)
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ def test_readout_gradient_matches_finite_differences(activation):
 
 def test_readout_is_zero_at_zero_descriptor(any_model):
     km = any_model.kernel_model
-    K = km.n_rho + km.n_triplet
+    K = km.n_rho + km.n_triplet + km.n_legendre
     buf = np.zeros((3, km.sizes.sum()))
     for a in range(any_model.n_species):
         value = readout_eval(km, a, np.zeros(K), np.zeros(K), buf)

@@ -131,6 +131,19 @@ def test_model_shapes(plugin, tmp_path, n_rho, n_triplet, pair, hidden):
     compare_with_reference(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
 
 
+@pytest.mark.parametrize("kind", sorted(STRUCTURES))
+@pytest.mark.parametrize("degree, n_triplet", [(0, 0), (4, 1), (9, 0)])
+def test_legendre_filters_equal_calculator(plugin, tmp_path, kind, degree, n_triplet):
+    """Factorised triplet filters (alone or beside a spline triplet filter) reaching past it."""
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=2, n_triplet=n_triplet,
+                          n_legendre=3, degree=degree, hidden=(6,), activation="softplus",
+                          noise=0.1, seed=degree + 2, triplet_cutoff=3.6, legendre_cutoff=4.3)
+    path = tmp_path / "m.json"
+    write_model(model, path)
+    atoms = STRUCTURES[kind]()
+    compare_with_reference(model, atoms, run_snnp(plugin, atoms, path, ["Mo", "Ni"]))
+
+
 def test_conftest_snnp_model_equals_calculator(plugin, snnp_model, tmp_path):
     """The shared 4 + 8 filter, 2 x 16 tanh model on a two-species cubic cell."""
     path = tmp_path / "m.json"

@@ -8,8 +8,14 @@ import pytest
 from ase.build import bulk
 
 from snnp_calc import write_model
-from tests.lammps.conftest import (BIN, STRUCTURES, compare_with_reference, mlp_model, new_lammps,
-                                   run_snnp)
+from tests.lammps.conftest import (
+    BIN,
+    STRUCTURES,
+    compare_with_reference,
+    mlp_model,
+    new_lammps,
+    run_snnp,
+)
 
 
 def lammps_error(plugin, model_path, coeff, before=("units metal",), style="snnp",
@@ -55,8 +61,9 @@ def broken(tmp_path, model_file, edit):
     (lambda t: t.replace('"e0"', '"e_zero"', 1), "e0: missing key"),
     (lambda t: t.replace('"n_knots": 10', '"n_knots": 11', 1),
      r"filters.rho\[0\]\[0\].y: expected 11 numbers, got 10"),
-    (lambda t: t.replace('"version": 2', '"version": 3', 1), "unsupported version 3"),
-    (lambda t: t.replace('"version": 2', '"version": 1', 1), "core: unknown key"),
+    (lambda t: t.replace('"version": 3', '"version": 4', 1), "unsupported version 4"),
+    (lambda t: t.replace('"version": 3', '"version": 1', 1), "core: unknown key"),
+    (lambda t: t.replace('"version": 3', '"version": 2', 1), "filters.legendre: unknown key"),
     (lambda t: t.replace('"core": null', '"core": {"kind": "zbl", "r_inner": 2.0, '
                          '"r_outer": 1.0}', 1), "core: a ZBL core needs 0 < r_inner < r_outer"),
     (lambda t: t.replace('"core": null', '"core": {"kind": "zbl", "r_inner": 2.0, '
@@ -69,6 +76,7 @@ def broken(tmp_path, model_file, edit):
      "format: duplicate key"),
     (lambda t: t.replace('"cutoff": 4.6', '"cutoff": 4.7', 1), "cutoff: 4.7 does not equal"),
 ], ids=["truncated", "missing-key", "wrong-shape", "version", "core-in-version-1",
+        "legendre-in-version-2",
         "core-inverted", "core-beyond-cutoff", "unknown-element", "species-type", "duplicate",
         "cutoff"])
 def test_bad_model_file(plugin, tmp_path, model_file, edit, message):

@@ -145,7 +145,7 @@ def test_constraints_hold_after_a_fit_and_gradient_is_exact(frames):
         assert np.all(np.diff(s(r)) <= 0)  # rises towards r = 0
     km = model.kernel_model
     rng = np.random.default_rng(5)
-    K = len(model.rho) + len(model.f)
+    K = model.n_filters
     for a in range(2):
         for layers in model.readout.weights:
             assert all((w >= 0).all() for w in layers[2::2])
@@ -154,3 +154,27 @@ def test_constraints_hold_after_a_fit_and_gradient_is_exact(frames):
         R = np.array([readout_eval(km, a, g0 + tt * v * km.xscale_ef[a], np.zeros(K),
                                    np.zeros((3, km.sizes.sum()))) for tt in t])
         assert np.all(np.diff(R, 2) >= -1e-12)  # convex along any line
+
+
+def test_legendre_filters_share_across_species_and_freeze(frames):
+    model = initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=1, n_triplet=0, n_legendre=2,
+                          degree=3, n_knots=6, hidden=(3,), noise=0.1, seed=4)
+    kind, filter_k, slot = vector_layout(model)
+    assert (kind == "lc").sum() == 2 * 3 * 4 and (kind == "lf").sum() > 0
+    np.testing.assert_array_equal(slot[kind == "lc"][:8], [0, 1, 2, 3, 0, 1, 2, 3])
+    assert set(filter_k[kind == "lc"]) == {0, 1}
+    frozen = Reparametrisation(model, freeze=("legendre",))
+    assert frozen.n == len(kind) - np.isin(kind, ["lf", "lc"]).sum()
+    model = share_filters(model)
+    rp = Reparametrisation(model, shared=True)
+    z = rp.start() * (1 + 0.01 * np.random.default_rng(3).normal(size=rp.n))
+    tied = model.from_vector(rp.full(z))
+    for filt in tied.legendre:
+        assert filt.f[1].equals(filt.f[0])
+        np.testing.assert_array_equal(filt.c, np.repeat(filt.c[:1], 3, axis=0))
+    data = pack_frames(frames, model.species, model.cutoff)
+    grad = rp.reduce(loss_and_gradient(rp.full(z), model, data, WEIGHTS)[1])
+    d = np.random.default_rng(5).normal(size=rp.n)
+    fd = directional_fd(lambda zz: loss_and_gradient(rp.full(zz), model, data, WEIGHTS)[0], z,
+                        d, 1e-4)
+    assert grad @ d == pytest.approx(fd, rel=1e-6)

@@ -19,9 +19,11 @@ from snnp_calc.plots.filters import (
     KINDS,
     descriptors_by_species,
     filter_figure,
+    filter_splines,
     readout_figure,
     readout_response,
 )
+from snnp_calc.plots.legendre import legendre_g_figure
 from snnp_calc.plots.model_figures import write_model_plots
 from tests.helpers import require_module
 
@@ -40,9 +42,17 @@ def random_model():
                          noise=0.1, seed=1)
 
 
-@pytest.fixture(scope="module", params=["Mo-s-nnp.json", "Mo-s-meam.json", "random"])
-def model(request, random_model):
-    return random_model if request.param == "random" else read_model(DATA / request.param)
+@pytest.fixture(scope="module")
+def legendre_model():
+    """Two species, 2 pair, 1 triplet and 2 Legendre (L = 4) filters, noisy."""
+    return initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=2, n_triplet=1, n_legendre=2,
+                         degree=4, hidden=(4,), noise=0.1, seed=2, legendre_cutoff=4.2)
+
+
+@pytest.fixture(scope="module", params=["Mo-s-nnp.json", "Mo-s-meam.json", "random", "legendre"])
+def model(request, random_model, legendre_model):
+    own = {"random": random_model, "legendre": legendre_model}
+    return own.get(request.param) or read_model(DATA / request.param)
 
 
 def mo_cells(n=3, label=True):
@@ -73,6 +83,8 @@ def spline_of(model, kind, k, label):
     index = {sym: a for a, sym in enumerate(model.species)}
     if kind in ("rho", "f"):
         return getattr(model, kind)[k][index[label]]
+    if kind == "legendre_f":
+        return model.legendre[k].f[index[label]]
     b, c = (index[sym] for sym in label.split("–"))
     rows = model.g[k] if kind == "g" else model.phi
     return rows[pair_index(b, c, model.n_species)]
@@ -80,8 +92,10 @@ def spline_of(model, kind, k, label):
 
 def test_write_model_plots_one_file_per_kind(model, tmp_path):
     paths = write_model_plots(model, tmp_path / "out", prefix="m-")
-    names = ["m-filters-rho.png", "m-filters-f.png", "m-filters-g.png", "m-filters-phi.png",
-             "m-readout.png"]
+    names = ["m-filters-rho.png", "m-filters-f.png", "m-filters-g.png", "m-filters-phi.png"]
+    if model.legendre:
+        names += ["m-filters-legendre_f.png", "m-filters-legendre_g.png"]
+    names.append("m-readout.png")
     assert [p.name for p in paths] == names
     # written atomically: no temporary files left behind
     assert sorted(os.listdir(tmp_path / "out")) == sorted(names)
@@ -100,8 +114,14 @@ def test_kinds_the_model_lacks_are_skipped(random_model, tmp_path):
 
 def test_plotted_filters_are_the_model_splines(model):
     for kind in KINDS:
+        rows = [model.rho, model.f, model.g, [model.phi],
+                [filt.f for filt in model.legendre]][KINDS.index(kind)]
+        if not rows:
+            assert kind == "legendre_f" and not filter_splines(model, kind)
+            with pytest.raises(ValueError, match="no legendre_f filters"):
+                filter_figure(model, kind)
+            continue
         fig = filter_figure(model, kind)
-        rows = [model.rho, model.f, model.g, [model.phi]][KINDS.index(kind)]
         panels = [ax for ax in fig.axes if ax.get_lines()]
         assert len(panels) == len(rows)
         for k, ax in enumerate(panels):
@@ -123,7 +143,7 @@ def test_plotted_filters_are_the_model_splines(model):
                 assert cutoff.get_xdata()[0] == model.cutoff
         labels = [ax.get_xlabel() for ax in panels] + [ax.get_ylabel() for ax in panels]
         unit = {"rho": "dimensionless", "f": "dimensionless", "g": "dimensionless",
-                "phi": "(eV)"}[kind]
+                "phi": "(eV)", "legendre_f": "dimensionless"}[kind]
         assert any(unit in text for text in labels)
         assert any(("(Å)" if kind != "g" else r"\cos\theta") in text for text in labels)
         plt.close(fig)
@@ -251,3 +271,23 @@ def test_cli_plot_without_matplotlib_says_how_to_install(tmp_path, capsys, monke
         main(["plot", str(DATA / "Mo-s-meam.json"), "-o", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "pip install 'snnp_calc[plot]'" in capsys.readouterr().err
+
+
+def test_legendre_angular_filters_are_their_series(legendre_model):
+    from scipy.special import eval_legendre
+    fig = legendre_g_figure(legendre_model)
+    panels = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(panels) == len(legendre_model.legendre)
+    index = {sym: a for a, sym in enumerate(legendre_model.species)}
+    for filt, ax in zip(legendre_model.legendre, panels):
+        lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert len(lines) == 3
+        for line in lines:
+            b, c = (index[sym] for sym in line.get_label().split("–"))
+            coef = filt.c[pair_index(b, c, 2)]
+            x = line.get_xdata()
+            want = sum(cl * eval_legendre(lam, x) for lam, cl in enumerate(coef))
+            np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12, atol=1e-12)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no Legendre filters"):
+        legendre_g_figure(initial_model(["Mo"], 4.0, n_rho=1, n_triplet=1, hidden=()))

@@ -131,11 +131,12 @@ void PairSNNP::coeff(int narg, char **arg)
   model_file = path;
   species_of_type = mapping;
   if (comm->me == 0)
-    utils::logmesg(lmp, "snnp: read {}: {} species ({}), {} pair + {} triplet filters, {} readout, "
-                   "cutoff {} A, triplet cutoff {} A\n", path, model->S,
-                   utils::join_words(model->species, " "), model->K_r, model->K_t,
+    utils::logmesg(lmp, "snnp: read {}: {} species ({}), {} pair + {} triplet + {} Legendre "
+                   "(L = {}) filters, {} readout, cutoff {} A, triplet cutoff {} A, Legendre "
+                   "cutoff {} A\n", path, model->S, utils::join_words(model->species, " "),
+                   model->K_r, model->K_t, model->K_l, model->L,
                    model->spline_readout ? "spline (s-MEAM)" : "MLP", model->cutoff,
-                   model->triplet_cutoff);
+                   model->triplet_cutoff, model->legendre_cutoff);
 }
 
 void PairSNNP::init_style()
@@ -168,7 +169,6 @@ void PairSNNP::compute(int eflag, int vflag)
   const int *numneigh = list->numneigh;
   int **firstneigh = list->firstneigh;
   const double cutsq_all = model->cutoff * model->cutoff;
-  const int mlp_size = model->mlp_scratch_size();
 
   for (int ii = 0; ii < inum; ++ii) {
     const int i = ilist[ii];
@@ -176,7 +176,7 @@ void PairSNNP::compute(int eflag, int vflag)
     if (a < 0) continue;
     const int *jlist = firstneigh[i];
     const int jnum = numneigh[i];
-    work.reserve(jnum, model->K_r, model->K_t, mlp_size);
+    work.reserve(jnum, *model);
     if (neighbour.size() < static_cast<size_t>(jnum)) neighbour.resize(jnum);
 
     int n = 0;

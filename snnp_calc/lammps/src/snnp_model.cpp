@@ -153,8 +153,10 @@ static inline double activate(double z, int kind, double &deriv)
   return z * sig;
 }
 
-void AtomWork::reserve(int n_neigh, int K_r, int K_t, int mlp_size)
+void AtomWork::reserve(int n_neigh, const Model &model)
 {
+  const int K_r = model.K_r, K_t = model.K_t, K_l = model.K_l;
+  const int K = K_r + K_t + K_l;
   const size_t cap = std::max(n_neigh, 1);
   if (species.size() < cap) {
     species.resize(cap);
@@ -173,12 +175,26 @@ void AtomWork::reserve(int n_neigh, int K_r, int K_t, int mlp_size)
   // angular values and slopes of every triplet (j < l) of the atom, kept between passes
   const size_t n_trip = cap * (cap - 1) / 2;
   if (gtab.size() < n_trip * 2 * K_t) gtab.resize(n_trip * 2 * K_t);
-  if (G.size() < static_cast<size_t>(K_r + K_t)) {
-    G.resize(K_r + K_t);
-    dR.resize(K_r + K_t);
-    rho_values.resize(K_r + K_t);
+  if (G.size() < static_cast<size_t>(K)) {
+    G.resize(K);
+    dR.resize(K);
+    rho_values.resize(K);
   }
-  if (mlp.size() < static_cast<size_t>(mlp_size)) mlp.resize(mlp_size);
+  const size_t mlp_size = model.mlp_scratch_size();
+  if (mlp.size() < mlp_size) mlp.resize(mlp_size);
+  if (K_l > 0) {
+    if (lf.size() < cap * K_l) {
+      lf.resize(cap * K_l);
+      dlf.resize(cap * K_l);
+    }
+    const size_t n_moments = K_l * model.S * model.mono_n.size();
+    if (M.size() < n_moments) {
+      M.resize(n_moments);
+      H.resize(n_moments);
+    }
+    T.resize(K_l * model.S);
+    pw.resize(3 * (model.L + 1));
+  }
 }
 
 int Model::mlp_scratch_size() const
@@ -191,7 +207,7 @@ int Model::mlp_scratch_size() const
 /* N_a(G) (MLP, kernels.mlp_eval) or U_a(G_rho + G_t), without the shift by the value at 0. */
 double Model::raw_readout(int a, const double *G, double *dR, double *scratch) const
 {
-  const int K = K_r + K_t;
+  const int K = K_r + K_t + K_l;
   if (spline_readout) {
     double deriv;
     const double value = U[a].eval(G[0] + G[1], deriv);
@@ -253,9 +269,9 @@ double Model::readout(int a, const double *G, double *dR, double *scratch) const
 
 void Model::finalize()
 {
-  const int K = K_r + K_t;
+  const int K = K_r + K_t + K_l;
   cutoff = 0.0;
-  for (const auto *set : {&rho, &f, &phi})
+  for (const auto *set : {&rho, &f, &phi, &legendre_f})
     for (const Spline &s : *set) cutoff = std::max(cutoff, s.last_knot());
   // Where every f ends with value and slope 0, f vanishes beyond its last knot, so
   // farther neighbours add exactly nothing to any triplet term.
@@ -281,6 +297,7 @@ void Model::finalize()
     for (int k = 0; k < K_t; ++k) g_q.push_back(&g[k * P + q]);
     g_by_pair.emplace_back(g_q);
   }
+  finalize_legendre();
   R0.assign(S, 0.0);
   std::vector<double> zero(K, 0.0), grad(K), scratch(std::max(mlp_scratch_size(), 1));
   for (int a = 0; a < S; ++a) R0[a] = raw_readout(a, zero.data(), grad.data(), scratch.data());
@@ -320,7 +337,7 @@ double zbl_switched(double z_a, double z_b, double r, double r_in, double r_out,
 double Model::atom_energy(int a, AtomWork &w) const
 {
   const int n = w.n;
-  const int K = K_r + K_t;
+  const int K = K_r + K_t + K_l;
   const int *b_p = w.species.data();
   const double *D = w.D.data();
   const double *r = w.r.data();
@@ -384,6 +401,7 @@ double Model::atom_energy(int a, AtomWork &w) const
     }
   }
   if (K_t == 1) G[K_r] = G_single;
+  if (K_l > 0) legendre_descriptors(w, G + K_r + K_t);
 
   const double energy = readout(a, G, dR, w.mlp.data()) + e0[a] + e_pair;
 
@@ -418,6 +436,7 @@ double Model::atom_energy(int a, AtomWork &w) const
       ++t;
     }
   }
+  if (K_l > 0) legendre_forces(w, dR + K_r + K_t);
   return energy;
 }
 

@@ -10,7 +10,9 @@
      s-MEAM spline U), shifted so that R_a(0) = 0;
    - Model::atom_energy is kernels.atom_terms: the descriptor G_i, the energy
      E_i = R_a(G_i) + e0_a + 1/2 sum_j phi(r_ij) and g_p = dE_i/dD_p for every
-     neighbour p of atom i (D_p = r_j - r_i).
+     neighbour p of atom i (D_p = r_j - r_i);
+   - Model::legendre_descriptors and legendre_forces (snnp_legendre.cpp) are
+     kernels/legendre.py: the factorised triplet filters through Cartesian moments.
 
    Units: eV and Angstrom. Array layouts are spelled out next to each member. */
 
@@ -155,6 +157,8 @@ inline int pair_index(int b, int c, int S)
   return b * S - b * (b - 1) / 2 + c - b;
 }
 
+class Model;
+
 // Per-atom scratch, grown as needed and reused between atoms.
 struct AtomWork {
   // filled by the caller for the n neighbours p of atom i inside the cutoff:
@@ -167,7 +171,10 @@ struct AtomWork {
   // internal
   std::vector<double> u, drho, dphi, f, df, gtab, G, dR, mlp, rho_values;
   std::vector<int> triplet;    // neighbours closer than the triplet cutoff
-  void reserve(int n_neigh, int K_r, int K_t, int mlp_size);
+  // Legendre filters: f, f' (n, K_l); moments M and H = dG/dM (K_l, S, N_mono); self terms
+  // T (K_l, S); powers of one unit vector's components (3, L + 1)
+  std::vector<double> lf, dlf, M, H, T, pw;
+  void reserve(int n_neigh, const Model &model);
 };
 
 class Model {
@@ -191,7 +198,20 @@ class Model {
   std::vector<double> z;
   std::vector<SplineGroup> rho_by_species, f_by_species;    // [b]: filters k of rho, f
   std::vector<SplineGroup> g_by_pair;                       // [pair_index(b, c)]: filters k of g
-  double cutoff = 0.0;            // largest last knot of rho, f, phi
+  // Factorised (Legendre) triplet filters of degree L (snnp_calc/model/legendre.py):
+  // radial splines [k * S + b]; Legendre coefficients c [(k * P + q) * (L + 1) + lambda].
+  int K_l = 0, L = 0;
+  std::vector<Spline> legendre_f;
+  std::vector<double> legendre_c;
+  double legendre_cutoff = 0.0;    // neighbours beyond it have f = 0 in every Legendre filter
+  // built by finalize: power coefficients a [(k * P + q) * (L + 1) + n], g_kq(1) of the pairs
+  // bb [k * S + b], the monomials x^e0 y^e1 z^e2 of degree 0..L (exponents (N, 3), degree
+  // (N), multinomial weight (N)) and the radial splines grouped by neighbour species
+  std::vector<double> a_pow, gamma;
+  std::vector<int> mono_e, mono_n;
+  std::vector<double> mono_w;
+  std::vector<SplineGroup> lf_by_species;
+  double cutoff = 0.0;            // largest last knot of rho, f, phi, Legendre f
   double triplet_cutoff = 0.0;    // neighbours beyond it have f = 0 in every filter
 
   // Fill R0, the triplet cutoff and check consistency; call once after the fields are set.
@@ -205,7 +225,13 @@ class Model {
 
   int mlp_scratch_size() const;
 
+  // The Legendre filters' G_k of the atom into G (K_l); leaves M, H, T, f, f' in work.
+  void legendre_descriptors(AtomWork &w, double *G) const;
+  // Adds their part of dE/dD_p to work.dE, dR = dE/dG_k (K_l); after legendre_descriptors.
+  void legendre_forces(AtomWork &w, const double *dR) const;
+
  private:
+  void finalize_legendre();
   std::vector<double> R0;    // (S) raw readout at G = 0
   double raw_readout(int a, const double *G, double *dR, double *scratch) const;
 };
@@ -220,7 +246,7 @@ std::string repr(double x);
 // Atomic number of an element symbol, 0 if it is none.
 int atomic_number(const std::string &symbol);
 
-// Parse a JSON model document (format "snnp", versions 1 and 2; see snnp_calc/io/json_model.py).
+// Parse a JSON model document (format "snnp", versions 1 to 3; see snnp_calc/io/json_model.py).
 // Throws ModelError naming the key path of anything missing or malformed.
 Model parse_model_json(const std::string &text);
 

@@ -1,4 +1,4 @@
-/* Reader of the JSON model document (format "snnp", versions 1 and 2) for the plugin.
+/* Reader of the JSON model document (format "snnp", versions 1 to 3) for the plugin.
 
    The layout and the checks are those of snnp_calc/io/json_model.py and
    json_document.py, which accept exactly the files this reader accepts: every
@@ -6,7 +6,8 @@
    types, shapes and ranges are checked, numbers must be finite (a literal
    beyond float64 such as 1e400 is refused anywhere, metadata included), the
    limits MAX_* below hold, knot spacings are representable (Spline), and the
-   radial splines rho, f and phi end with value and slope 0 (DESIGN.md section 1).
+   radial splines rho, f, phi and the Legendre filters' f end with value and slope 0
+   (DESIGN.md section 1).
    Every problem, JSON syntax included, is a ModelError naming the key path
    ("filters.rho[0][1].y: expected 10 numbers, got 9"); no exception of the
    JSON library leaves parse_model_json. JSON parsing is done by the nlohmann
@@ -36,6 +37,7 @@ namespace {
   constexpr size_t MAX_FILTERS = 1000;
   constexpr size_t MAX_LAYERS = 64;
   constexpr long MAX_WIDTH = 10000;
+  constexpr long MAX_DEGREE = 12;    // snnp_calc/model/legendre.py
 
   // text with every byte outside printable ASCII as \xNN: a message may quote bytes of a
   // broken file, and LAMMPS' Python module cannot decode an error that is not UTF-8.
@@ -221,13 +223,13 @@ namespace {
     if (!v.contains("kind")) fail("readout.kind", "missing key");
     if (!v["kind"].is_string()) fail("readout.kind", "expected a string, got " + type_name(v["kind"]));
     const std::string kind = v["kind"].get<std::string>();
-    const int S = model.S, K = model.K_r + model.K_t;
+    const int S = model.S, K = model.K_r + model.K_t + model.K_l;
     if (kind == "spline") {
       object(v, "readout", {"kind", "U"});
-      if (model.K_r != 1 || model.K_t != 1)
+      if (model.K_r != 1 || model.K_t != 1 || model.K_l != 0)
         fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one triplet "
-             "filter, got K_rho = " + std::to_string(model.K_r) + " and K_t = " +
-             std::to_string(model.K_t));
+             "filter, got K_rho = " + std::to_string(model.K_r) + ", K_t = " +
+             std::to_string(model.K_t) + " and K_l = " + std::to_string(model.K_l));
       model.spline_readout = true;
       model.U = spline_list(v["U"], "readout.U", S, "splines (one per species)", false);
       return;
@@ -276,6 +278,26 @@ namespace {
       }
       model.weights.push_back(flat);
     }
+  }
+
+  // filters.legendre_degree and filters.legendre (version 3)
+  void read_legendre(const json &filters, Model &model)
+  {
+    model.L = integer(filters["legendre_degree"], "filters.legendre_degree", 0, MAX_DEGREE);
+    const json &rows = array(filters["legendre"], "filters.legendre");
+    if (rows.size() > MAX_FILTERS)
+      fail("filters.legendre", "expected at most " + std::to_string(MAX_FILTERS) +
+           " filters, got " + std::to_string(rows.size()));
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const std::string path = item("filters.legendre", k);
+      const json &row = object(rows[k], path, {"f", "c"});
+      const std::vector<Spline> f = spline_list(row["f"], path + ".f", model.S,
+                                                "splines (one per neighbour species)", true);
+      model.legendre_f.insert(model.legendre_f.end(), f.begin(), f.end());
+      const std::vector<double> c = matrix(row["c"], path + ".c", model.P, model.L + 1);
+      model.legendre_c.insert(model.legendre_c.end(), c.begin(), c.end());
+    }
+    model.K_l = static_cast<int>(rows.size());
   }
 
   void read_core(const json &v, Model &model)
@@ -394,10 +416,10 @@ namespace {
       if (!doc.contains(key)) fail(key, "missing key");
     if (doc["format"] != "snnp") fail("format", "unknown format " + shown(doc["format"]) + "; expected \"snnp\"");
     const int version = integer(doc["version"], "version", INT_MIN, INT_MAX);
-    if (version != 1 && version != 2)
-      fail("version", "unsupported version " + shown(doc["version"]) + "; this reader supports 1, 2");
-    // version 1 is version 2 without "core"
-    if (version == 2)
+    if (version < 1 || version > 3)
+      fail("version", "unsupported version " + shown(doc["version"]) + "; this reader supports 1, 2, 3");
+    // version 1 is version 2 without "core", version 2 version 3 without the Legendre filters
+    if (version >= 2)
       object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
                        "e0", "core", "metadata"});
     else
@@ -425,20 +447,23 @@ namespace {
     model.P = model.S * (model.S + 1) / 2;
     const double cutoff = number(doc["cutoff"], "cutoff");
 
-    const json &filters = object(doc["filters"], "filters", {"rho", "f", "g"});
+    const json &filters = version >= 3
+        ? object(doc["filters"], "filters", {"rho", "f", "g", "legendre_degree", "legendre"})
+        : object(doc["filters"], "filters", {"rho", "f", "g"});
     model.K_r = filter_rows(filters["rho"], "filters.rho", -1, model.S, "neighbour species", true,
                             model.rho);
     model.K_t = filter_rows(filters["f"], "filters.f", -1, model.S, "neighbour species", true,
                             model.f);
     filter_rows(filters["g"], "filters.g", model.K_t, model.P, "unordered species pair", false,
                 model.g);
-    if (model.K_r + model.K_t == 0) fail("filters", "the model needs at least one pair or triplet filter");
+    if (version >= 3) read_legendre(filters, model);
+    if (model.K_r + model.K_t + model.K_l == 0) fail("filters", "the model needs at least one filter");
     if (!doc["pair"].is_null())
       model.phi = spline_list(doc["pair"], "pair", model.P, "splines (one per unordered species pair)",
                                true);
     read_readout(doc["readout"], model);
     model.e0 = vector(doc["e0"], "e0", model.S);
-    if (version == 2) read_core(doc["core"], model);
+    if (version >= 2) read_core(doc["core"], model);
     if (!doc["metadata"].is_object()) fail("metadata", "expected an object, got " + type_name(doc["metadata"]));
     model.finalize();
     if (model.cutoff != cutoff)

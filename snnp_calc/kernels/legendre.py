@@ -1,0 +1,256 @@
+"""Factorised (Legendre) triplet filters: descriptors, forces and parameter gradients in O(n).
+
+For atom i and filter k (DESIGN.md §2b; :mod:`snnp_calc.model.legendre`):
+
+    M_kbα = Σ_{j of b} f_kb(r_j) u_j^α,     T_kb = Σ_{j of b} f_kb(r_j)²,
+    G_k   = ½ Σ_{b,c} Σ_α a_{k,bc,n(α)} w_α M_kbα M_kcα − ½ Σ_b γ_kb T_kb,
+
+with ``γ_kb = g_{k,bb}(1) = Σ_n a_{k,bb,n}`` and ``u^α = x^α1 y^α2 z^α3``. With
+``H_kbα = Σ_c a_{k,bc,n(α)} w_α M_kcα = ∂G_k/∂M_kbα`` and, for a unit vector,
+``∂u^α/∂D = (∇_u u^α − n(α) u^α u) / r`` (u^α is homogeneous of degree n),
+
+    ∂G_k/∂D_j = f'_kb (Σ_α H_kbα u_j^α − γ_kb f_kb) u_j
+                + (f_kb / r_j) (Σ_α H_kbα ∇_u u_j^α − Σ_α n(α) H_kbα u_j^α u_j).
+
+The fitter needs ``Ġ_k`` along pair displacements δ and the parameter
+derivatives of ``Φ = A_k G_k + B_k Ġ_k`` (A, B from the readout's adjoint,
+:mod:`snnp_calc.kernels.gradient`): with ``Ṁ_kbα = Σ_j (f' ṙ_j u^α + f u̇^α_j)``,
+``Ṫ_kb = Σ_j 2 f f' ṙ_j``, ``u̇^α = ∂u^α/∂D · δ_j``, ``ṙ_j = u_j · δ_j``,
+
+    Ġ_k = Σ_{b,α} H_kbα Ṁ_kbα − ½ Σ_b γ_kb Ṫ_kb,
+    ∂Φ/∂f_kb(r_j)  = Σ_α (X_bα u^α + B H_bα u̇^α) − γ_kb (A f + B f' ṙ_j),
+    ∂Φ/∂f'_kb(r_j) = ṙ_j (B Σ_α H_bα u^α − B γ_kb f),
+    ∂Φ/∂a_{k,q,n}  = Σ_{(b,c) of q} Σ_{α of n} w_α (½ A M_bα M_cα + B M_bα Ṁ_cα)
+                     − [q = bb] ½ (A T_b + B Ṫ_b),
+
+where ``X_bα = Σ_c a w (A M_cα + B Ṁ_cα)`` and (b, c) runs over ordered pairs.
+The per-thread arrays are those of
+:class:`~snnp_calc.kernels.layout.TripletScratch`: ``mh_3lea`` (M, H, Ṁ),
+``t_2le`` (T, Ṫ), ``x_lea`` (X), ``pw_3g`` (powers of one unit vector's
+components) and ``mono_5a`` (its monomials, their gradients and n(α) u^α or
+u̇^α, computed once per pair for all filters).
+"""
+from numba import njit
+
+from .layout import pair_index
+from .spline import basis_add, spline_eval
+
+
+@njit(cache=True, error_model="numpy")
+def powers(u_c, L, pw_3g):
+    """x^p, y^p, z^p for p = 0..L of the unit vector ``u_c`` into ``pw_3g``."""
+    for c in range(3):
+        pw_3g[c, 0] = 1.0
+        for p in range(1, L + 1):
+            pw_3g[c, p] = pw_3g[c, p - 1] * u_c[c]
+
+
+@njit(cache=True, error_model="numpy")
+def monomial_table(u_c, km, tr):
+    """u^α, ∇_u u^α (3 rows) and n(α) u^α of the unit vector ``u_c`` into ``tr.mono_5a``."""
+    pw, out = tr.pw_3g, tr.mono_5a
+    powers(u_c, km.degree, pw)
+    mono_ad, mono_a = km.mono_ad, km.mono_a
+    for a in range(len(mono_a)):
+        e0, e1, e2 = mono_ad[a, 0], mono_ad[a, 1], mono_ad[a, 2]
+        m = pw[0, e0] * pw[1, e1] * pw[2, e2]
+        out[0, a] = m
+        out[1, a] = e0 * pw[0, e0 - 1] * pw[1, e1] * pw[2, e2] if e0 > 0 else 0.0
+        out[2, a] = e1 * pw[0, e0] * pw[1, e1 - 1] * pw[2, e2] if e1 > 0 else 0.0
+        out[3, a] = e2 * pw[0, e0] * pw[1, e1] * pw[2, e2 - 1] if e2 > 0 else 0.0
+        out[4, a] = mono_a[a] * m
+
+
+@njit(cache=True, error_model="numpy")
+def moments(i, nb, km, ws, tr, table):
+    """M, T and H of atom i (see the module docstring), and its f values into ``ws``."""
+    S, K_l, L = km.n_species, km.n_legendre, km.degree
+    mono_ad, mono_a, mono_w, a_lyg = km.mono_ad, km.mono_a, km.mono_w, km.a_lyg
+    mh, t_2le, pw = tr.mh_3lea, tr.t_2le, tr.pw_3g
+    fl_pl, dfl_pl, r_p, u_pc = ws.fl_pl, ws.dfl_pl, ws.r_p, ws.u_pc
+    mh[0] = 0.0
+    t_2le[0] = 0.0
+    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+        if r_p[p] >= km.legendre_range:
+            continue
+        b = nb.species_n[nb.j_p[p]]
+        for k in range(K_l):
+            fl_pl[p, k], dfl_pl[p, k], _ = spline_eval(table, km.base_l + k * S + b, r_p[p])
+            t_2le[0, k, b] += fl_pl[p, k] * fl_pl[p, k]
+        powers(u_pc[p], L, pw)
+        for a in range(len(mono_a)):
+            m = pw[0, mono_ad[a, 0]] * pw[1, mono_ad[a, 1]] * pw[2, mono_ad[a, 2]]
+            for k in range(K_l):
+                mh[0, k, b, a] += fl_pl[p, k] * m
+    for k in range(K_l):
+        for b in range(S):
+            for a in range(len(mono_a)):
+                h = 0.0
+                for c in range(S):
+                    h += a_lyg[k, pair_index(b, c, S), mono_a[a]] * mh[0, k, c, a]
+                mh[1, k, b, a] = mono_w[a] * h
+
+
+@njit(cache=True, error_model="numpy")
+def self_weight(km, k, b):
+    """γ_kb = g_{k,bb}(1), the weight of the j = l terms the moments double-count."""
+    q = pair_index(b, b, km.n_species)
+    gamma = 0.0
+    for n in range(km.degree + 1):
+        gamma += km.a_lyg[k, q, n]
+    return gamma
+
+
+@njit(cache=True, error_model="numpy")
+def descriptors(i, nb, km, ws, tr, table, G_f, offset):
+    """Add the Legendre filters' G_k of atom i to ``G_f[offset + k]``; leaves M, H in ``tr``."""
+    moments(i, nb, km, ws, tr, table)
+    mh, t_2le = tr.mh_3lea, tr.t_2le
+    for k in range(km.n_legendre):
+        G = 0.0
+        for b in range(km.n_species):
+            for a in range(len(km.mono_a)):
+                G += mh[0, k, b, a] * mh[1, k, b, a]
+            G -= self_weight(km, k, b) * t_2le[0, k, b]
+        G_f[offset + k] += 0.5 * G
+
+
+@njit(cache=True, error_model="numpy")
+def forces(i, nb, km, ws, tr, dR_f, offset):
+    """Add the Legendre filters' part of dE_i/dD_p to ``ws.dE_pc`` (after :func:`descriptors`)."""
+    r_p, u_pc, fl_pl, dfl_pl, dE_pc = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl, ws.dE_pc
+    tab = tr.mono_5a
+    n_a = len(km.mono_a)
+    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+        r = r_p[p]
+        if r >= km.legendre_range:
+            continue
+        b = nb.species_n[nb.j_p[p]]
+        monomial_table(u_pc[p], km, tr)
+        for k in range(km.n_legendre):
+            h = tr.mh_3lea[1, k, b]
+            s1 = 0.0
+            v0 = 0.0
+            v1 = 0.0
+            v2 = 0.0
+            s2 = 0.0
+            for a in range(n_a):
+                s1 += h[a] * tab[0, a]
+                v0 += h[a] * tab[1, a]
+                v1 += h[a] * tab[2, a]
+                v2 += h[a] * tab[3, a]
+                s2 += h[a] * tab[4, a]
+            f, df, w = fl_pl[p, k], dfl_pl[p, k], dR_f[offset + k]
+            cu = w * (df * (s1 - self_weight(km, k, b) * f) - f / r * s2)
+            cv = w * f / r
+            dE_pc[p, 0] += cu * u_pc[p, 0] + cv * v0
+            dE_pc[p, 1] += cu * u_pc[p, 1] + cv * v1
+            dE_pc[p, 2] += cu * u_pc[p, 2] + cv * v2
+
+
+@njit(cache=True, error_model="numpy")
+def monomial_rates(p, delta_pc, rd, r, n_a, tab):
+    """u̇^α = (∇_u u^α · δ_p − n(α) u^α ṙ) / r into ``tab[4]`` (after :func:`monomial_table`)."""
+    for a in range(n_a):
+        tab[4, a] = (tab[1, a] * delta_pc[p, 0] + tab[2, a] * delta_pc[p, 1]
+                     + tab[3, a] * delta_pc[p, 2] - tab[4, a] * rd) / r
+
+
+@njit(cache=True, error_model="numpy")
+def tangent(i, nb, km, ws, delta_pc, rdot_p, tr, table, Gdot_f, offset):
+    """Ġ_k of atom i along δ into ``Gdot_f[offset + k]``; leaves M, H, Ṁ, T, Ṫ in ``tr``.
+
+    ``rdot_p`` must hold ṙ of i's pairs.
+    """
+    moments(i, nb, km, ws, tr, table)
+    S, K_l = km.n_species, km.n_legendre
+    n_a = len(km.mono_a)
+    mh, t_2le, tab = tr.mh_3lea, tr.t_2le, tr.mono_5a
+    r_p, u_pc, fl_pl, dfl_pl = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl
+    mh[2] = 0.0
+    t_2le[1] = 0.0
+    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+        r = r_p[p]
+        if r >= km.legendre_range:
+            continue
+        b = nb.species_n[nb.j_p[p]]
+        rd = rdot_p[p]
+        monomial_table(u_pc[p], km, tr)
+        monomial_rates(p, delta_pc, rd, r, n_a, tab)
+        for k in range(K_l):
+            f, dfr = fl_pl[p, k], dfl_pl[p, k] * rd
+            t_2le[1, k, b] += 2.0 * f * dfr
+            for a in range(n_a):
+                mh[2, k, b, a] += dfr * tab[0, a] + f * tab[4, a]
+    for k in range(K_l):
+        Gd = 0.0
+        for b in range(S):
+            for a in range(n_a):
+                Gd += mh[1, k, b, a] * mh[2, k, b, a]
+            Gd -= 0.5 * self_weight(km, k, b) * t_2le[1, k, b]
+        Gdot_f[offset + k] += Gd
+
+
+@njit(cache=True, error_model="numpy")
+def coefficient_gradient(km, tr, A_f, B_f, offset, a_base, grad_q):
+    """∂Φ/∂a_{k,q,n} of atom i into the coefficient slots (after :func:`tangent`)."""
+    S, L = km.n_species, km.degree
+    P = S * (S + 1) // 2
+    mh, t_2le = tr.mh_3lea, tr.t_2le
+    for k in range(km.n_legendre):
+        A, B = A_f[offset + k], B_f[offset + k]
+        base = a_base + k * P * (L + 1)
+        for b in range(S):
+            for c in range(S):
+                q = base + pair_index(b, c, S) * (L + 1)
+                for a in range(len(km.mono_a)):
+                    w = km.mono_w[a]
+                    grad_q[q + km.mono_a[a]] += w * (0.5 * A * mh[0, k, b, a] * mh[0, k, c, a]
+                                                     + B * mh[0, k, b, a] * mh[2, k, c, a])
+            q = base + pair_index(b, b, S) * (L + 1)
+            for n in range(L + 1):
+                grad_q[q + n] -= 0.5 * (A * t_2le[0, k, b] + B * t_2le[1, k, b])
+
+
+@njit(cache=True, error_model="numpy")
+def radial_gradient(i, nb, km, ws, delta_pc, rdot_p, tr, table, A_f, B_f, offset, q_off_x,
+                    grad_q):
+    """∂Φ/∂(f_kb spline parameters) of atom i (after :func:`tangent`)."""
+    S, K_l = km.n_species, km.n_legendre
+    mono_a, mono_w, a_lyg = km.mono_a, km.mono_w, km.a_lyg
+    n_a = len(mono_a)
+    mh, tab, x_lea = tr.mh_3lea, tr.mono_5a, tr.x_lea
+    r_p, u_pc, fl_pl, dfl_pl = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl
+    for k in range(K_l):
+        A, B = A_f[offset + k], B_f[offset + k]
+        for b in range(S):
+            for a in range(n_a):
+                x = 0.0
+                for c in range(S):
+                    x += a_lyg[k, pair_index(b, c, S), mono_a[a]] * (
+                        A * mh[0, k, c, a] + B * mh[2, k, c, a])
+                x_lea[k, b, a] = mono_w[a] * x
+    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+        r = r_p[p]
+        if r >= km.legendre_range:
+            continue
+        b = nb.species_n[nb.j_p[p]]
+        rd = rdot_p[p]
+        monomial_table(u_pc[p], km, tr)
+        monomial_rates(p, delta_pc, rd, r, n_a, tab)
+        for k in range(K_l):
+            A, B = A_f[offset + k], B_f[offset + k]
+            gamma = self_weight(km, k, b)
+            f, df = fl_pl[p, k], dfl_pl[p, k]
+            hx = x_lea[k, b]
+            hh = mh[1, k, b]
+            sx = 0.0
+            sh = 0.0
+            shd = 0.0
+            for a in range(n_a):
+                sx += hx[a] * tab[0, a]
+                sh += hh[a] * tab[0, a]
+                shd += hh[a] * tab[4, a]
+            wv = sx + B * shd - gamma * (A * f + B * df * rd)
+            wd = rd * B * (sh - gamma * f)
+            basis_add(table, km.base_l + k * S + b, r, wv, wd, q_off_x, grad_q)

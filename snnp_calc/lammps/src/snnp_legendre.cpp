@@ -1,0 +1,155 @@
+/* Factorised (Legendre) triplet filters for the plugin: snnp_calc/kernels/legendre.py.
+
+   For atom i and filter k, with u_j = D_j / r_j and the monomials u^alpha = x^e0 y^e1 z^e2
+   of degree n(alpha) <= L (multinomial weights w_alpha):
+
+     M_kb,alpha = sum_{j of species b} f_kb(r_j) u_j^alpha,   T_kb = sum_{j of b} f_kb(r_j)^2,
+     G_k = 1/2 sum_{b,c} sum_alpha a_{k,bc,n(alpha)} w_alpha M_kb,alpha M_kc,alpha
+           - 1/2 sum_b gamma_kb T_kb,
+
+   gamma_kb = g_{k,bb}(1), which is sum_{j<l} f f g(cos theta) with g in powers of x
+   (snnp_calc/model/legendre.py). With H_kb,alpha = dG_k/dM_kb,alpha,
+
+     dG_k/dD_j = f'(sum_alpha H u^alpha - gamma f) u_j
+                 + (f / r_j)(sum_alpha H grad_u u^alpha - sum_alpha n(alpha) H u^alpha u_j). */
+
+#include "snnp_model.h"
+
+#include <algorithm>
+
+namespace snnp {
+
+void Model::finalize_legendre()
+{
+  const int N1 = L + 1;
+  // P_lambda(x) = sum_n p[lambda][n] x^n by (n+1) P_{n+1} = (2n+1) x P_n - n P_{n-1}
+  std::vector<double> p(N1 * N1, 0.0);
+  p[0] = 1.0;
+  if (L >= 1) p[N1 + 1] = 1.0;
+  for (int n = 1; n < L; ++n)
+    for (int m = 0; m <= n + 1; ++m) {
+      const double up = m > 0 ? (2 * n + 1) * p[n * N1 + m - 1] : 0.0;
+      p[(n + 1) * N1 + m] = (up - n * p[(n - 1) * N1 + m]) / (n + 1);
+    }
+  a_pow.assign(K_l * P * N1, 0.0);
+  for (int kq = 0; kq < K_l * P; ++kq)
+    for (int n = 0; n < N1; ++n) {
+      double s = 0.0;
+      for (int lam = 0; lam < N1; ++lam) s += legendre_c[kq * N1 + lam] * p[lam * N1 + n];
+      a_pow[kq * N1 + n] = s;
+    }
+  gamma.assign(K_l * S, 0.0);
+  for (int k = 0; k < K_l; ++k)
+    for (int b = 0; b < S; ++b)
+      for (int n = 0; n < N1; ++n) gamma[k * S + b] += a_pow[(k * P + pair_index(b, b, S)) * N1 + n];
+  mono_e.clear();
+  mono_n.clear();
+  mono_w.clear();
+  std::vector<double> fact(N1, 1.0);
+  for (int n = 1; n < N1; ++n) fact[n] = fact[n - 1] * n;
+  for (int n = 0; n <= L; ++n)
+    for (int e0 = n; e0 >= 0; --e0)
+      for (int e1 = n - e0; e1 >= 0; --e1) {
+        const int e2 = n - e0 - e1;
+        mono_e.insert(mono_e.end(), {e0, e1, e2});
+        mono_n.push_back(n);
+        mono_w.push_back(fact[n] / (fact[e0] * fact[e1] * fact[e2]));
+      }
+  bool vanish = true;
+  legendre_cutoff = 0.0;
+  for (const Spline &s : legendre_f) {
+    vanish = vanish && s.vanishes_beyond_last_knot();
+    legendre_cutoff = std::max(legendre_cutoff, s.last_knot());
+  }
+  if (!vanish) legendre_cutoff = cutoff;
+  lf_by_species.clear();
+  for (int b = 0; b < S; ++b) {
+    std::vector<const Spline *> group;
+    for (int k = 0; k < K_l; ++k) group.push_back(&legendre_f[k * S + b]);
+    lf_by_species.emplace_back(group);
+  }
+}
+
+// x^q, y^q, z^q for q = 0..L of the unit vector u into pw (3, L + 1).
+static inline void powers(const double *u, int L, double *pw)
+{
+  for (int c = 0; c < 3; ++c) {
+    double *row = pw + c * (L + 1);
+    row[0] = 1.0;
+    for (int q = 1; q <= L; ++q) row[q] = row[q - 1] * u[c];
+  }
+}
+
+void Model::legendre_descriptors(AtomWork &w, double *G) const
+{
+  const int N = static_cast<int>(mono_n.size()), N1 = L + 1;
+  double *M = w.M.data(), *H = w.H.data(), *T = w.T.data(), *pw = w.pw.data();
+  std::fill(M, M + K_l * S * N, 0.0);
+  std::fill(T, T + K_l * S, 0.0);
+  for (int p = 0; p < w.n; ++p) {
+    if (w.r[p] >= legendre_cutoff) continue;
+    const int b = w.species[p];
+    double *f = w.lf.data() + p * K_l;
+    lf_by_species[b].eval(w.r[p], f, w.dlf.data() + p * K_l);
+    powers(w.u.data() + 3 * p, L, pw);
+    for (int k = 0; k < K_l; ++k) T[k * S + b] += f[k] * f[k];
+    for (int al = 0; al < N; ++al) {
+      const int *e = &mono_e[3 * al];
+      const double m = pw[e[0]] * pw[N1 + e[1]] * pw[2 * N1 + e[2]];
+      for (int k = 0; k < K_l; ++k) M[(k * S + b) * N + al] += f[k] * m;
+    }
+  }
+  for (int k = 0; k < K_l; ++k) {
+    double Gk = 0.0;
+    for (int b = 0; b < S; ++b) {
+      for (int al = 0; al < N; ++al) {
+        double h = 0.0;
+        for (int c = 0; c < S; ++c)
+          h += a_pow[(k * P + pair_index(b, c, S)) * N1 + mono_n[al]] * M[(k * S + c) * N + al];
+        h *= mono_w[al];
+        H[(k * S + b) * N + al] = h;
+        Gk += M[(k * S + b) * N + al] * h;
+      }
+      Gk -= gamma[k * S + b] * T[k * S + b];
+    }
+    G[k] = 0.5 * Gk;
+  }
+}
+
+void Model::legendre_forces(AtomWork &w, const double *dR) const
+{
+  const int N = static_cast<int>(mono_n.size()), N1 = L + 1;
+  const double *H = w.H.data();
+  double *pw = w.pw.data();
+  for (int p = 0; p < w.n; ++p) {
+    const double r = w.r[p];
+    if (r >= legendre_cutoff) continue;
+    const int b = w.species[p];
+    const double *u = w.u.data() + 3 * p;
+    powers(u, L, pw);
+    const double *px = pw, *py = pw + N1, *pz = pw + 2 * N1;
+    double *dE = w.dE.data() + 3 * p;
+    for (int k = 0; k < K_l; ++k) {
+      const double *h = H + (k * S + b) * N;
+      double s1 = 0.0, s2 = 0.0, v0 = 0.0, v1 = 0.0, v2 = 0.0;
+      for (int al = 0; al < N; ++al) {
+        const int e0 = mono_e[3 * al], e1 = mono_e[3 * al + 1], e2 = mono_e[3 * al + 2];
+        const double x = h[al];
+        const double m = px[e0] * py[e1] * pz[e2];
+        s1 += x * m;
+        s2 += x * mono_n[al] * m;
+        if (e0 > 0) v0 += x * e0 * px[e0 - 1] * py[e1] * pz[e2];
+        if (e1 > 0) v1 += x * e1 * px[e0] * py[e1 - 1] * pz[e2];
+        if (e2 > 0) v2 += x * e2 * px[e0] * py[e1] * pz[e2 - 1];
+      }
+      const double f = w.lf[p * K_l + k], df = w.dlf[p * K_l + k], wk = dR[k];
+      const double cu = wk * (df * (s1 - gamma[k * S + b] * f) - f / r * s2);
+      const double cv = wk * f / r;
+      dE[0] += cu * u[0] + cv * v0;
+      dE[1] += cu * u[1] + cv * v1;
+      dE[2] += cu * u[2] + cv * v2;
+    }
+  }
+}
+
+}    // namespace snnp
