@@ -60,6 +60,7 @@ REPO = HERE.parent
 START, END = markers("lammps-plugin")
 BIN = Path(sys.executable).parent
 A_MO, TEMPERATURE, SKIN, WARMUP = 3.165, 600.0, 1.0, 5
+MO_BCC = dict(element="Mo", lattice="bcc", a=A_MO, mass=95.95)
 F_END = 4.0         # Å, last knot of the short triplet filters
 ENERGY_RTOL = 1e-10
 TARGET_SMEAM, TARGET_SPEEDUP = 1.5, 1.7
@@ -69,14 +70,14 @@ BASELINE = {"snnp (s-MEAM)": "meam/spline", "snnp (fitted s-MEAM)": "meam/spline
 INPUT = """\
 units metal
 atom_style atomic
-lattice bcc {a}
+lattice {lattice} {a}
 region box block 0 {n} 0 {n} 0 {n}
 create_box 1 box
 create_atoms 1 box
-mass 1 95.95
+mass 1 {mass}
 {plugin}
 pair_style {style}
-pair_coeff * * {model} Mo
+pair_coeff * * {model} {element}
 neighbor {skin} bin
 velocity all create {temperature} 4928459 dist gaussian loop geom
 fix md all nve
@@ -109,14 +110,18 @@ def models(folder):
             f"snnp (s-NNP 4+8, 32x32, f to {F_END:g} Å)": ("snnp", files["short"])}
 
 
-def run_case(style, model, plugin, ranks, cells, steps, folder):
-    """One LAMMPS run: energy at step 0 and Loop and Pair times (s) of the timed run."""
+def run_case(style, model, plugin, ranks, cells, steps, folder, crystal=MO_BCC):
+    """One LAMMPS run: energy at step 0 and Loop and Pair times (s) of the timed run.
+
+    ``crystal``: ``element``, ``lattice`` (a LAMMPS lattice style), ``a`` (Å) and
+    ``mass`` (g/mol) of the ``cells``³ conventional cells simulated.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     load = f'plugin load "{plugin}"' if style == "snnp" else ""
-    (folder / "in.lmp").write_text(INPUT.format(a=A_MO, n=cells, plugin=load, style=style,
+    (folder / "in.lmp").write_text(INPUT.format(n=cells, plugin=load, style=style,
                                                 model=f'"{model}"', skin=SKIN,
                                                 temperature=TEMPERATURE, warmup=WARMUP,
-                                                steps=steps))
+                                                steps=steps, **crystal))
     command = [str(BIN / "mpiexec"), "-n", str(ranks), str(BIN / "lmp"), "-in", "in.lmp",
                "-log", "log.lammps", "-screen", "none", "-nocite"]
     out = subprocess.run(command, cwd=folder, capture_output=True, text=True,

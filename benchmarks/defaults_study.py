@@ -63,6 +63,13 @@ VARIANTS = {
     "leg8-L6-only": (dict(), dict(n_triplet=0, n_legendre=8, degree=6)),
     "leg6-L4-only": (dict(), dict(n_triplet=0, n_legendre=6, degree=4)),
     "leg4-L4-r1.8": (dict(), dict(n_legendre=4, degree=4, legendre_range=1.8)),
+    # issue 10, round 2: Ge's soft E(V) and the s-MEAM preset's compressed EOS
+    "stress1e-3": (dict(stress=1e-3), dict()),
+    "triplet3.2": (dict(), dict(triplet_cutoff=3.2)),
+    "smeam-smooth1e-9": (dict(smooth=1e-9), dict(preset="s-meam")),
+    "smeam-smooth1e-8": (dict(smooth=1e-8), dict(preset="s-meam")),
+    "smeam-default": (dict(), dict(preset="s-meam")),
+    "cutoff5.2": (dict(), dict(cutoff=5.2)),
 }
 
 JOB = r'''
