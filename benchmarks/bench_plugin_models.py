@@ -137,7 +137,8 @@ def main(argv=None):
         for path in sorted((REPO / "snnp_calc" / "data").glob("*-s-nnp.json")):
             cases[path.stem] = (describe(path)[0], path)
         times = measure(cases, args.rounds, args.steps, folder)
-    text = section(cases, times, reference, command, load_before, os.getloadavg()[0], args)
+        # inside the block: the reference model file lives in the temporary folder
+        text = section(cases, times, reference, command, load_before, os.getloadavg()[0], args)
     print(text)
     if args.write:
         write_block(text, START, END)
