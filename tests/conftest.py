@@ -6,6 +6,8 @@ import pytest
 from ase.build import bulk
 
 from snnp_calc import Committee
+from snnp_calc.lammps.crosscheck import lammps_available
+from snnp_calc.lammps.plugin import build_plugin, plugin_available
 from snnp_calc.model.initial import initial_model
 from tests.helpers import unavailable
 
@@ -19,6 +21,18 @@ def potentials_dir():
     if not path.is_dir():
         unavailable(f"shared reference potentials not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def plugin(tmp_path_factory):
+    """Path of ``snnpplugin.so``, built once per session."""
+    ok, reason = plugin_available()
+    if not ok:
+        unavailable(f"cannot build the LAMMPS plugin: {reason}")
+    ok, reason = lammps_available()
+    if not ok:
+        unavailable(f"LAMMPS not usable: {reason}")
+    return build_plugin(tmp_path_factory.mktemp("plugin"))
 
 
 @pytest.fixture(scope="session")

@@ -34,12 +34,9 @@ from ase.data import atomic_numbers
 from snnp_calc import read_model, write_model
 from snnp_calc.errors import ModelFileError
 from snnp_calc.evaluate import evaluate
-from snnp_calc.lammps.crosscheck import lammps_available
-from snnp_calc.lammps.plugin import build_plugin, plugin_available
 from snnp_calc.model.core import ZBLCore
 from snnp_calc.model.initial import initial_model
 from snnp_calc.model.model import Model
-from tests.helpers import unavailable
 from tests.io.mutations import mutate_json, mutate_meam
 
 SEED = 20240611
@@ -251,14 +248,7 @@ def as_json(path, model):
     return True
 
 
-def test_fuzz_model_files(tmp_path, capsys):
-    ok, reason = plugin_available()
-    if not ok:
-        unavailable(f"cannot build the LAMMPS plugin: {reason}")
-    ok, reason = lammps_available()
-    if not ok:
-        unavailable(f"LAMMPS not usable: {reason}")
-    plugin = build_plugin(tmp_path / "plugin")
+def test_fuzz_model_files(tmp_path, capsys, plugin):
     mutants = make_mutants(tmp_path)
     py = {}
     # meam/spline first: those Python loads join the JSON mutants in the plugin's run

@@ -10,7 +10,6 @@ from ase.build import bulk
 from snnp_calc import SNNP, MLPReadout, Model
 from snnp_calc.evaluate import evaluate
 from snnp_calc.lammps.crosscheck import compute_lammps, lammps_available
-from snnp_calc.lammps.plugin import build_plugin, plugin_available
 from snnp_calc.model.initial import initial_model
 from tests.helpers import unavailable
 
@@ -136,18 +135,6 @@ def compare_with_reference(model, atoms, ref):
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ACTIVATIONS = ("tanh", "softplus", "silu", "celu")
-
-
-@pytest.fixture(scope="session")
-def plugin(tmp_path_factory):
-    """Path of ``snnpplugin.so``, built once per session."""
-    ok, reason = plugin_available()
-    if not ok:
-        unavailable(f"cannot build the LAMMPS plugin: {reason}")
-    ok, reason = lammps_available()
-    if not ok:
-        unavailable(f"LAMMPS not usable: {reason}")
-    return build_plugin(tmp_path_factory.mktemp("plugin"))
 
 
 @pytest.fixture(scope="session")
