@@ -10,7 +10,9 @@ imports the package from its tree:
 - **2048-atom single point**: the same for 2048 atoms with the s-MEAM file and
   with an s-NNP of 4 + 8 filters and a 32 x 32 network (µs per atom, all threads);
 - **loss + gradient**: one evaluation of the fitting loss and its exact
-  gradient for the shipped ``Mo-s-nnp`` model on the Mo training set (s).
+  gradient for the shipped ``Mo-s-nnp`` model on the Mo training set (s);
+  with ``--legendre`` also for a Ge s-NNP with 4 Legendre filters of degree 4
+  on the Ge training set.
 
 Each figure is the median over ``--rounds`` turns of a per-turn median; the
 ratio is this tree's over the base's. The base tree is a temporary
@@ -18,7 +20,7 @@ ratio is this tree's over the base's. The base tree is a temporary
 
 Usage (from the repository root)::
 
-    python benchmarks/bench_commits.py --base REV [--rounds 5] [--write]
+    python benchmarks/bench_commits.py --base REV [--rounds 5] [--legendre] [--write [--section NAME]]
 """
 import argparse
 import json
@@ -88,26 +90,38 @@ data = pack_frames(frames, mo.species, mo.cutoff)
 v, weights = mo.to_vector(), LossWeights()
 pmap, ws = ParameterMap(mo), Workspace(data, mo)
 loss = per_call(lambda: loss_and_gradient(v, mo, data, weights, pmap, ws), 4.0, 5)
-print(json.dumps({"8-atom single point (µs)": 1e6 * small,
-                  "2048-atom s-MEAM (µs/atom)": 1e6 * big_smeam / n,
-                  "2048-atom s-NNP (µs/atom)": 1e6 * big_snnp / n,
-                  "Mo loss + gradient (s)": loss}))
+out = {"8-atom single point (µs)": 1e6 * small,
+       "2048-atom s-MEAM (µs/atom)": 1e6 * big_smeam / n,
+       "2048-atom s-NNP (µs/atom)": 1e6 * big_snnp / n,
+       "Mo loss + gradient (s)": loss}
+if "legendre" in sys.argv[3:]:
+    # the default s-nnp of Ge with 4 Legendre filters of degree 4 to 5 Å (issue 12's leg4-L4)
+    ge = initial_model(["Ge"], 5.25, r_min=1.97, n_rho=8, n_triplet=4, n_legendre=4, degree=4,
+                       legendre_cutoff=4.92, triplet_cutoff=3.93, hidden=(16, 16),
+                       activation="softplus", noise=0.1, seed=0)
+    frames = read_frames(shared + "/zuo2020/Ge/train.xyz")
+    data = pack_frames(frames, ge.species, ge.cutoff)
+    v, pmap, ws = ge.to_vector(), ParameterMap(ge), Workspace(data, ge)
+    out["Ge + Legendre loss + gradient (s)"] = per_call(
+        lambda: loss_and_gradient(v, ge, data, weights, pmap, ws), 4.0, 5)
+print(json.dumps(out))
 '''
 
 
-def run_probe(tree, models):
+def run_probe(tree, models, extra=()):
     """One turn of the probe in a fresh process importing snnp_calc from ``tree``.
 
     ``models``: the folder of the shipped models, the base tree's for both (a
-    newer file format is not readable by older code).
+    newer file format is not readable by older code). ``extra``: optional
+    measurements (``legendre``).
     """
     env = dict(os.environ, PYTHONPATH=str(tree))
-    out = subprocess.run([sys.executable, "-c", PROBE, str(SHARED), str(models)],
+    out = subprocess.run([sys.executable, "-c", PROBE, str(SHARED), str(models), *extra],
                          env=env, cwd=tree, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(base, rounds):
+def compare(base, rounds, extra=()):
     """Medians of both trees and their ratios: ``{name: (base, this, ratio)}``."""
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "base"
@@ -115,12 +129,12 @@ def compare(base, rounds):
                        check=True, capture_output=True)
         models = next(p for p in (tree / "data", tree / "snnp_calc" / "data") if p.is_dir())
         try:
-            run_probe(tree, models)   # compile and cache both trees' kernels before timing
-            run_probe(REPO, models)
+            run_probe(tree, models, extra)   # compile and cache both trees' kernels first
+            run_probe(REPO, models, extra)
             turns = {"base": [], "this": []}
             for _ in range(rounds):
-                turns["base"].append(run_probe(tree, models))
-                turns["this"].append(run_probe(REPO, models))
+                turns["base"].append(run_probe(tree, models, extra))
+                turns["this"].append(run_probe(REPO, models, extra))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO,
                            check=True, capture_output=True)
@@ -148,20 +162,24 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="commit to compare against")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--legendre", action="store_true",
+                        help="also time the loss gradient of a Ge model with Legendre filters")
     parser.add_argument("--write", action="store_true",
                         help="write the table into benchmarks/RESULTS.md")
+    parser.add_argument("--section", default="commits",
+                        help="the RESULTS.md section to write (default: commits)")
     args = parser.parse_args(argv)
     rev = lambda ref: subprocess.run(["git", "rev-parse", "--short", ref], cwd=REPO,  # noqa: E731
                                      capture_output=True, text=True, check=True).stdout.strip()
     base, head = rev(args.base), rev("HEAD")
     before = os.getloadavg()[0]
-    rows = compare(args.base, args.rounds)
+    rows = compare(args.base, args.rounds, ("legendre",) if args.legendre else ())
     after = os.getloadavg()[0]
     command = "python benchmarks/bench_commits.py " + " ".join(argv or sys.argv[1:])
     text = section(base, head, rows, command, before, after, args.rounds)
     print(text)
     if args.write:
-        start, end = markers("commits")
+        start, end = markers(args.section)
         write_block(f"{start}\n{text}\n{end}", start, end)
 
 

@@ -60,6 +60,8 @@ def physics_summary(report):
     """The few numbers of a validation report that ``snnp models`` shows."""
     el, scan, md = report.get("elastic", {}), report.get("eos_scan", {}), report.get("md", {})
     out = {"a0": round(report["equilibrium"]["a0"], 4)}
+    if "failed" in report:
+        out["failed"] = report["failed"]
     out.update({k: round(el[k], 1) for k in ("C11", "C12", "C44") if k in el})
     if scan:
         out.update(pressure_monotonic=scan["pressure_monotonic"],
@@ -67,6 +69,21 @@ def physics_summary(report):
     if md:
         out.update(hot_md_stable=md["stable"], hot_md_closest=round(md["min_distance_ratio"], 3))
     return out
+
+
+def validate_or_note(calc, element, train):
+    """The validation report; where a property fails (a defect that does not relax), the
+    report without it, its error under ``"failed"``, so that one model does not lose the table."""
+    try:
+        return validate(calc, element, LATTICE[element], data=train,
+                        melting_point=MELTING_POINT[element])
+    except ValueError as err:
+        print(f"{element}: {err}", flush=True)
+        physics = validate(calc, element, LATTICE[element], data=train,
+                           melting_point=MELTING_POINT[element],
+                           properties=("eos_scan", "elastic", "md"))
+        physics["failed"] = str(err)
+        return physics
 
 
 def fit_one(element, preset, train, test, limit, args):
@@ -78,8 +95,7 @@ def fit_one(element, preset, train, test, limit, args):
     print(f"{element} {preset}: {report['seconds']:.0f} s, {report['iterations']} iterations, "
           f"test E MAE {row['e_mae']:.2f} meV/atom, F MAE {row['f_mae']:.3f} eV/Å "
           f"({report['stopped']})", flush=True)
-    physics = validate(SNNP(model), element, LATTICE[element], data=train,
-                       melting_point=MELTING_POINT[element])
+    physics = validate_or_note(SNNP(model), element, train)
     print(format_validation(physics), flush=True)
     meta = dict(model.metadata, name=f"{element} {preset}",
                 training_data=f"Zuo et al. 2020 (mlearn) {element} train.xyz",

@@ -70,6 +70,11 @@ VARIANTS = {
     "smeam-smooth1e-8": (dict(smooth=1e-8), dict(preset="s-meam")),
     "smeam-default": (dict(), dict(preset="s-meam")),
     "cutoff5.2": (dict(), dict(cutoff=5.2)),
+    # issue 10, round 3: "default" now puts the ranges in gaps of the pair-distance histogram;
+    # "nominal-ranges" is the rule before it (2.0 and 1.6 x the median nn distance)
+    "nominal-ranges": (dict(), dict(cutoff_nn=2.0, triplet_nn=1.6)),
+    "gap-cutoff-only": (dict(), dict(triplet_nn=1.6)),
+    "gap-cutoff-only+smooth1e-9": (dict(smooth=1e-9), dict(triplet_nn=1.6)),
 }
 
 JOB = r'''
@@ -78,6 +83,7 @@ import numpy as np
 from snnp_calc import SNNP, fit
 from snnp_calc.dataset import read_frames
 from snnp_calc.fitting.loss import LossWeights
+from snnp_calc.fitting.ranges import distance_range
 from snnp_calc.validation import elastic_constants, eos_scan, equilibrium
 from snnp_calc.validation.lattice import Crystal, guess_crystal
 from snnp_calc.validation.reference import reference_from_data
@@ -86,6 +92,10 @@ weights, options = json.loads(weights), json.loads(options)
 frames = read_frames(path)
 start = time.perf_counter()
 preset = options.pop("preset", "s-nnp")
+nearest = distance_range(frames)[1]
+for key, nn_key in (("cutoff", "cutoff_nn"), ("triplet_cutoff", "triplet_nn")):
+    if nn_key in options:
+        options[key] = round(options.pop(nn_key) * nearest, 2)
 seconds = float(sys.argv[7])
 model, report = fit(preset, frames, weights=LossWeights(**weights),
                     max_iter=int(iterations) if seconds <= 0 else 10 ** 6,

@@ -28,7 +28,7 @@ from ase.build import bulk
 
 from snnp_calc import SNNP, fit, write_model
 from snnp_calc._files import atomic_write_text
-from snnp_calc.fitting.start import distance_range
+from snnp_calc.fitting.ranges import distance_range
 
 LATTICE = {"Mo": ("bcc", 3.16), "Ni": ("fcc", 3.52), "Cu": ("fcc", 3.63)}
 VARIANTS = {"free": (), "constrained": ("repulsive-core", "convex-readout")}

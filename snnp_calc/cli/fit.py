@@ -23,9 +23,10 @@ from ._keys import KEY_OPTIONS, add_key_options, keys_of
 # name: (type, help); a bool is a flag. All may also be given in the TOML file.
 FIT_OPTIONS = {
     "preset": (str, "s-nnp (default) or s-meam"),
-    "cutoff": (float, "cutoff, Å (default: 2 x the median nearest-neighbour distance)"),
-    "triplet_cutoff": (float, "last knot of the triplet filters f, Å (default: 1.6 x the "
-                              "median nearest-neighbour distance)"),
+    "cutoff": (float, "cutoff, Å (default: a gap between neighbour shells near 2 x the "
+                      "median nearest-neighbour distance)"),
+    "triplet_cutoff": (float, "last knot of the triplet filters f, Å (default: a gap between "
+                              "shells near 1.6 x the median nearest-neighbour distance)"),
     "knots": (int, "knots of each radial spline"),
     "n_rho": (int, "pair filters"),
     "n_triplet": (int, "triplet filters"),

@@ -36,7 +36,8 @@ from ..metrics import error_report, format_report
 from ..model.reparam import Reparametrisation
 from .loss import LossWeights, ParameterMap, Workspace
 from .objective import Objective, rmse
-from .start import distance_range, start_model
+from .ranges import distance_range
+from .start import start_model
 from .training_set import pack_frames
 
 # Defaults: a fit is meant to take minutes on a laptop.

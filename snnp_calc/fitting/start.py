@@ -13,8 +13,9 @@ its linear version (:func:`snnp_calc.fitting.linear.linear_start`); given a mode
   systematic size scan is still to be done).
 
 The data set the knot ranges: the radial knots start just below the
-shortest pair distance in the data; the default cutoff is twice the
-median nearest-neighbour distance. MLP inputs are standardised with the mean
+shortest pair distance in the data; the default cutoff and triplet range
+sit in gaps between neighbour shells near 2.0 and 1.6 median nearest-neighbour
+distances (:mod:`snnp_calc.fitting.ranges`). MLP inputs are standardised with the mean
 and spread of the starting descriptors over the training atoms; U spans the
 range of the starting densities. Finally e0 is fitted on composition
 (:func:`fit_e0`).
@@ -24,7 +25,6 @@ import dataclasses
 import numpy as np
 
 from .._files import is_path
-from ..evaluate import neighbour_pairs
 from ..io import read_model
 from ..model.core import ZBLCore
 from ..model.initial import initial_model
@@ -33,6 +33,7 @@ from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.reparam import share_filters
 from ..model.splines import Spline
 from .linear import linear_start
+from .ranges import LEGENDRE_RANGE, default_ranges, distance_range
 from .training_set import pack_frames, predict_packed
 
 PRESETS = {
@@ -46,31 +47,6 @@ INPUT_SCALINGS = ("rms", "std")
 # The ZBL core is pure below CORE_INNER x its end; it ends at the first radial knot,
 # below every distance in the data.
 CORE_INNER = 0.6
-
-
-# Default triplet range in units of the median nearest-neighbour distance.
-TRIPLET_RANGE = 1.6
-# Default range of the Legendre filters, same units (at most the cutoff).
-LEGENDRE_RANGE = 2.0
-
-
-def distance_range(frames, cutoff=None):
-    """Shortest pair distance and median nearest-neighbour distance (Å) in ``frames``."""
-    shortest, nearest = np.inf, []
-    for frame in frames:
-        a = frame.atoms
-        try:
-            i, _, d, _ = neighbour_pairs(a.positions, a.cell.array, a.pbc, cutoff or 6.0)
-        except ValueError as err:
-            raise ValueError(f"{frame.source}: {err}") from err
-        if len(d):
-            shortest = min(shortest, d.min())
-            per_atom = np.full(len(a), np.inf)
-            np.minimum.at(per_atom, i, d)
-            nearest.extend(per_atom[np.isfinite(per_atom)])
-    if not nearest:
-        raise ValueError("no pair of atoms within 6 Å in the training data")
-    return float(shortest), float(np.median(nearest))
 
 
 def species_of(frames):
@@ -87,8 +63,9 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
     name : {"s-meam", "s-nnp"}
     frames : list of Frame
     cutoff : float, optional
-        Å; default 2 x the median nearest-neighbour distance, or the cutoff
-        of ``filters_from``.
+        Å; default a gap between neighbour shells near 2 x the median
+        nearest-neighbour distance (:func:`snnp_calc.fitting.ranges.default_ranges`),
+        or the cutoff of ``filters_from``.
     species : sequence of str, optional
         Default: the elements in ``frames``.
     seed : int
@@ -113,12 +90,13 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         if filters_from.legendre:
             options["degree"] = filters_from.legendre[0].degree
         cutoff = cutoff or max(s.x1 for row in filters_from.rho + filters_from.f for s in row)
-    cutoff = float(cutoff) if cutoff else round(2.0 * nearest, 2)
+    cutoff_gap, triplet_gap = default_ranges(frames, nearest)
+    cutoff = float(cutoff) if cutoff else cutoff_gap
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
     if not r_min < cutoff:
         raise ValueError(f"cutoff {cutoff} Å is below the shortest distance in the data")
     if "triplet_cutoff" not in options:
-        options["triplet_cutoff"] = min(cutoff, round(TRIPLET_RANGE * nearest, 2))
+        options["triplet_cutoff"] = min(cutoff, triplet_gap)
     legendre_range = options.pop("legendre_range", LEGENDRE_RANGE)
     if options.get("n_legendre") and "legendre_cutoff" not in options:
         options["legendre_cutoff"] = min(cutoff, round(legendre_range * nearest, 2))

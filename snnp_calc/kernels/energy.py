@@ -169,7 +169,8 @@ def triplet_scratch(n_max, km):
     return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * km.n_triplet)),
                           np.zeros((3, km.sizes.sum())), np.zeros((3, K_l, S, N_a)),
                           np.zeros((2, K_l, S)), np.zeros((K_l, S, N_a)),
-                          np.zeros((3, km.degree + 1)), np.zeros((5, N_a)))
+                          np.zeros((3, km.degree + 1)),
+                          np.zeros((n_max if K_l else 1, 6, N_a)))
 
 
 @njit(cache=True, error_model="numpy")

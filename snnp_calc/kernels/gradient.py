@@ -159,8 +159,8 @@ def atom_gradient(i, ce, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, grad_q):
                       wv_pk2[p - p0, K_t + k], q_off_x, grad_q)
     if km.n_legendre:
         legendre.coefficient_gradient(km, tr, A_f, B_f, K_r + K_t, slots.a_base, grad_q)
-        legendre.radial_gradient(i, nb, km, ws, delta_pc, rdot_p, tr, table, A_f, B_f,
-                                 K_r + K_t, q_off_x, grad_q)
+        legendre.radial_gradient(i, nb, km, ws, rdot_p, tr, table, A_f, B_f, K_r + K_t,
+                                 q_off_x, grad_q)
 
 
 @njit(cache=True, error_model="numpy")

@@ -237,9 +237,10 @@ class TripletScratch(NamedTuple):
     cos_t : (T,) cos theta_jil.
     g_tk2 : (T, 2 K_t) angular splines g_k (columns :K_t) and their derivatives (K_t:).
     buf_3h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`).
-    mh_3lea, t_2le, x_lea, pw_3g, mono_5a : the Legendre filters' moments M, H, Ṁ,
+    mh_3lea, t_2le, x_lea, pw_3g, mono_p6a : the Legendre filters' moments M, H, Ṁ,
         their self terms T, Ṫ, the adjoint X, the powers of one unit vector's
-        components and its monomial table (:mod:`snnp_calc.kernels.legendre`).
+        components and the monomial table of each of the atom's pairs
+        (:mod:`snnp_calc.kernels.legendre`).
     """
 
     legs_t2: np.ndarray
@@ -250,7 +251,7 @@ class TripletScratch(NamedTuple):
     t_2le: np.ndarray
     x_lea: np.ndarray
     pw_3g: np.ndarray
-    mono_5a: np.ndarray
+    mono_p6a: np.ndarray
 
 
 class GradientScratch(NamedTuple):

@@ -27,8 +27,11 @@ where ``X_bα = Σ_c a w (A M_cα + B Ṁ_cα)`` and (b, c) runs over ordered pa
 The per-thread arrays are those of
 :class:`~snnp_calc.kernels.layout.TripletScratch`: ``mh_3lea`` (M, H, Ṁ),
 ``t_2le`` (T, Ṫ), ``x_lea`` (X), ``pw_3g`` (powers of one unit vector's
-components) and ``mono_5a`` (its monomials, their gradients and n(α) u^α or
-u̇^α, computed once per pair for all filters).
+components) and ``mono_p6a`` (per pair of the atom: its monomials u^α, their
+gradients ∇_u u^α, n(α) u^α and, once :func:`tangent` has run, u̇^α). The
+table is filled once per atom and pass by :func:`moments` and read by every
+later step of that atom, for all filters: recomputing it in each step cost
+about a third of the Legendre filters' time.
 """
 from numba import njit
 
@@ -46,9 +49,8 @@ def powers(u_c, L, pw_3g):
 
 
 @njit(cache=True, error_model="numpy")
-def monomial_table(u_c, km, tr):
-    """u^α, ∇_u u^α (3 rows) and n(α) u^α of the unit vector ``u_c`` into ``tr.mono_5a``."""
-    pw, out = tr.pw_3g, tr.mono_5a
+def monomial_table(u_c, km, pw, out):
+    """u^α, ∇_u u^α (3 rows) and n(α) u^α of the unit vector ``u_c`` into ``out[:5]``."""
     powers(u_c, km.degree, pw)
     mono_ad, mono_a = km.mono_ad, km.mono_a
     for a in range(len(mono_a)):
@@ -63,23 +65,26 @@ def monomial_table(u_c, km, tr):
 
 @njit(cache=True, error_model="numpy")
 def moments(i, nb, km, ws, tr, table):
-    """M, T and H of atom i (see the module docstring), and its f values into ``ws``."""
-    S, K_l, L = km.n_species, km.n_legendre, km.degree
-    mono_ad, mono_a, mono_w, a_lyg = km.mono_ad, km.mono_a, km.mono_w, km.a_lyg
-    mh, t_2le, pw = tr.mh_3lea, tr.t_2le, tr.pw_3g
+    """M, T and H of atom i (see the module docstring); its f values into ``ws`` and
+    its pairs' monomial tables into ``tr.mono_p6a``."""
+    S, K_l = km.n_species, km.n_legendre
+    mono_a, mono_w, a_lyg = km.mono_a, km.mono_w, km.a_lyg
+    mh, t_2le, pw, mono = tr.mh_3lea, tr.t_2le, tr.pw_3g, tr.mono_p6a
     fl_pl, dfl_pl, r_p, u_pc = ws.fl_pl, ws.dfl_pl, ws.r_p, ws.u_pc
     mh[0] = 0.0
     t_2le[0] = 0.0
-    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+    p0 = nb.first_n[i]
+    for p in range(p0, nb.first_n[i + 1]):
         if r_p[p] >= km.legendre_range:
             continue
         b = nb.species_n[nb.j_p[p]]
         for k in range(K_l):
             fl_pl[p, k], dfl_pl[p, k], _ = spline_eval(table, km.base_l + k * S + b, r_p[p])
             t_2le[0, k, b] += fl_pl[p, k] * fl_pl[p, k]
-        powers(u_pc[p], L, pw)
+        tab = mono[p - p0]
+        monomial_table(u_pc[p], km, pw, tab)
         for a in range(len(mono_a)):
-            m = pw[0, mono_ad[a, 0]] * pw[1, mono_ad[a, 1]] * pw[2, mono_ad[a, 2]]
+            m = tab[0, a]
             for k in range(K_l):
                 mh[0, k, b, a] += fl_pl[p, k] * m
     for k in range(K_l):
@@ -119,14 +124,14 @@ def descriptors(i, nb, km, ws, tr, table, G_f, offset):
 def forces(i, nb, km, ws, tr, dR_f, offset):
     """Add the Legendre filters' part of dE_i/dD_p to ``ws.dE_pc`` (after :func:`descriptors`)."""
     r_p, u_pc, fl_pl, dfl_pl, dE_pc = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl, ws.dE_pc
-    tab = tr.mono_5a
     n_a = len(km.mono_a)
-    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+    p0 = nb.first_n[i]
+    for p in range(p0, nb.first_n[i + 1]):
         r = r_p[p]
         if r >= km.legendre_range:
             continue
         b = nb.species_n[nb.j_p[p]]
-        monomial_table(u_pc[p], km, tr)
+        tab = tr.mono_p6a[p - p0]
         for k in range(km.n_legendre):
             h = tr.mh_3lea[1, k, b]
             s1 = 0.0
@@ -150,38 +155,40 @@ def forces(i, nb, km, ws, tr, dR_f, offset):
 
 @njit(cache=True, error_model="numpy")
 def monomial_rates(p, delta_pc, rd, r, n_a, tab):
-    """u̇^α = (∇_u u^α · δ_p − n(α) u^α ṙ) / r into ``tab[4]`` (after :func:`monomial_table`)."""
+    """u̇^α = (∇_u u^α · δ_p − n(α) u^α ṙ) / r into ``tab[5]`` (after :func:`monomial_table`)."""
     for a in range(n_a):
-        tab[4, a] = (tab[1, a] * delta_pc[p, 0] + tab[2, a] * delta_pc[p, 1]
+        tab[5, a] = (tab[1, a] * delta_pc[p, 0] + tab[2, a] * delta_pc[p, 1]
                      + tab[3, a] * delta_pc[p, 2] - tab[4, a] * rd) / r
 
 
 @njit(cache=True, error_model="numpy")
 def tangent(i, nb, km, ws, delta_pc, rdot_p, tr, table, Gdot_f, offset):
-    """Ġ_k of atom i along δ into ``Gdot_f[offset + k]``; leaves M, H, Ṁ, T, Ṫ in ``tr``.
+    """Ġ_k of atom i along δ into ``Gdot_f[offset + k]``; leaves M, H, Ṁ, T, Ṫ in ``tr``
+    and u̇^α of i's pairs in ``tr.mono_p6a[:, 5]``.
 
     ``rdot_p`` must hold ṙ of i's pairs.
     """
     moments(i, nb, km, ws, tr, table)
     S, K_l = km.n_species, km.n_legendre
     n_a = len(km.mono_a)
-    mh, t_2le, tab = tr.mh_3lea, tr.t_2le, tr.mono_5a
-    r_p, u_pc, fl_pl, dfl_pl = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl
+    mh, t_2le = tr.mh_3lea, tr.t_2le
+    r_p, fl_pl, dfl_pl = ws.r_p, ws.fl_pl, ws.dfl_pl
     mh[2] = 0.0
     t_2le[1] = 0.0
-    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+    p0 = nb.first_n[i]
+    for p in range(p0, nb.first_n[i + 1]):
         r = r_p[p]
         if r >= km.legendre_range:
             continue
         b = nb.species_n[nb.j_p[p]]
         rd = rdot_p[p]
-        monomial_table(u_pc[p], km, tr)
+        tab = tr.mono_p6a[p - p0]
         monomial_rates(p, delta_pc, rd, r, n_a, tab)
         for k in range(K_l):
             f, dfr = fl_pl[p, k], dfl_pl[p, k] * rd
             t_2le[1, k, b] += 2.0 * f * dfr
             for a in range(n_a):
-                mh[2, k, b, a] += dfr * tab[0, a] + f * tab[4, a]
+                mh[2, k, b, a] += dfr * tab[0, a] + f * tab[5, a]
     for k in range(K_l):
         Gd = 0.0
         for b in range(S):
@@ -213,14 +220,13 @@ def coefficient_gradient(km, tr, A_f, B_f, offset, a_base, grad_q):
 
 
 @njit(cache=True, error_model="numpy")
-def radial_gradient(i, nb, km, ws, delta_pc, rdot_p, tr, table, A_f, B_f, offset, q_off_x,
-                    grad_q):
+def radial_gradient(i, nb, km, ws, rdot_p, tr, table, A_f, B_f, offset, q_off_x, grad_q):
     """∂Φ/∂(f_kb spline parameters) of atom i (after :func:`tangent`)."""
     S, K_l = km.n_species, km.n_legendre
     mono_a, mono_w, a_lyg = km.mono_a, km.mono_w, km.a_lyg
     n_a = len(mono_a)
-    mh, tab, x_lea = tr.mh_3lea, tr.mono_5a, tr.x_lea
-    r_p, u_pc, fl_pl, dfl_pl = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl
+    mh, x_lea = tr.mh_3lea, tr.x_lea
+    r_p, fl_pl, dfl_pl = ws.r_p, ws.fl_pl, ws.dfl_pl
     for k in range(K_l):
         A, B = A_f[offset + k], B_f[offset + k]
         for b in range(S):
@@ -230,14 +236,14 @@ def radial_gradient(i, nb, km, ws, delta_pc, rdot_p, tr, table, A_f, B_f, offset
                     x += a_lyg[k, pair_index(b, c, S), mono_a[a]] * (
                         A * mh[0, k, c, a] + B * mh[2, k, c, a])
                 x_lea[k, b, a] = mono_w[a] * x
-    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+    p0 = nb.first_n[i]
+    for p in range(p0, nb.first_n[i + 1]):
         r = r_p[p]
         if r >= km.legendre_range:
             continue
         b = nb.species_n[nb.j_p[p]]
         rd = rdot_p[p]
-        monomial_table(u_pc[p], km, tr)
-        monomial_rates(p, delta_pc, rd, r, n_a, tab)
+        tab = tr.mono_p6a[p - p0]
         for k in range(K_l):
             A, B = A_f[offset + k], B_f[offset + k]
             gamma = self_weight(km, k, b)
@@ -250,7 +256,7 @@ def radial_gradient(i, nb, km, ws, delta_pc, rdot_p, tr, table, A_f, B_f, offset
             for a in range(n_a):
                 sx += hx[a] * tab[0, a]
                 sh += hh[a] * tab[0, a]
-                shd += hh[a] * tab[4, a]
+                shd += hh[a] * tab[5, a]
             wv = sx + B * shd - gamma * (A * f + B * df * rd)
             wd = rd * B * (sh - gamma * f)
             basis_add(table, km.base_l + k * S + b, r, wv, wd, q_off_x, grad_q)

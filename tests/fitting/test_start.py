@@ -4,7 +4,8 @@ import pytest
 
 from snnp_calc import fit
 from snnp_calc.fitting.loss import LossWeights
-from snnp_calc.fitting.start import LEGENDRE_RANGE, TRIPLET_RANGE, distance_range, preset_model
+from snnp_calc.fitting.ranges import LEGENDRE_RANGE, default_ranges, distance_range
+from snnp_calc.fitting.start import preset_model
 from snnp_calc.metrics import error_report
 from snnp_calc.model.initial import initial_model
 from tests.helpers import labelled_frames
@@ -22,9 +23,10 @@ def frames():
 def test_ranges_follow_the_nearest_neighbour_distance(frames):
     _, nearest = distance_range(frames)
     model = preset_model("s-nnp", frames, n_legendre=2, degree=4, hidden=(3,))
-    cutoff = model.cutoff
-    assert cutoff == round(2.0 * nearest, 2)
-    assert max(s.x1 for row in model.f for s in row) == min(cutoff, round(TRIPLET_RANGE * nearest, 2))
+    cutoff, triplet = default_ranges(frames, nearest)
+    assert model.cutoff == cutoff
+    assert max(s.x1 for row in model.f for s in row) == triplet
+    assert model.metadata["options"]["triplet_cutoff"] == triplet
     assert model.legendre_range == min(cutoff, round(LEGENDRE_RANGE * nearest, 2))
     assert model.metadata["options"]["legendre_cutoff"] == model.legendre_range
     short = preset_model("s-nnp", frames, n_legendre=1, degree=2, legendre_range=1.5, hidden=())
