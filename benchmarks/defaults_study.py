@@ -70,7 +70,8 @@ VARIANTS = {
     "smeam-smooth1e-8": (dict(smooth=1e-8), dict(preset="s-meam")),
     "smeam-default": (dict(), dict(preset="s-meam")),
     "cutoff5.2": (dict(), dict(cutoff=5.2)),
-    # issue 10, round 3: "default" now puts the ranges in gaps of the pair-distance histogram;
+    # issue 10, round 3: "default" put both ranges in gaps of the pair-distance histogram when
+    # the study ran; since then only the cutoff (= "gap-cutoff-only");
     # "nominal-ranges" is the rule before it (2.0 and 1.6 x the median nn distance)
     "nominal-ranges": (dict(), dict(cutoff_nn=2.0, triplet_nn=1.6)),
     "gap-cutoff-only": (dict(), dict(triplet_nn=1.6)),

@@ -128,8 +128,8 @@ def gap_near(x_b, h_b, nominal):
     return float(x_b[interior[np.argmin(h_b[interior])]])
 
 
-def default_ranges(frames, nearest):
-    """Default cutoff and triplet range (Å) of a preset for ``frames``.
+def default_cutoff(frames, nearest):
+    """Default cutoff (Å) of a preset for ``frames``: a gap near :data:`CUTOFF_RANGE` x ``nearest``.
 
     Parameters
     ----------
@@ -139,11 +139,8 @@ def default_ranges(frames, nearest):
 
     Returns
     -------
-    cutoff, triplet_cutoff : float
-        Å, rounded to 0.01 Å: the cutoff in a gap near :data:`CUTOFF_RANGE`
-        x ``nearest``, the triplet range :data:`TRIPLET_RANGE` x ``nearest``
-        (at most the cutoff).
+    float
+        Å, rounded to 0.01 Å.
     """
     x_b, h_b = distance_histogram(frames, nearest, CUTOFF_RANGE + GAP_WINDOW)
-    cutoff = round(gap_near(x_b, h_b, CUTOFF_RANGE) * nearest, 2)
-    return cutoff, min(cutoff, round(TRIPLET_RANGE * nearest, 2))
+    return round(gap_near(x_b, h_b, CUTOFF_RANGE) * nearest, 2)

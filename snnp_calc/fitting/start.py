@@ -13,9 +13,9 @@ its linear version (:func:`snnp_calc.fitting.linear.linear_start`); given a mode
   systematic size scan is still to be done).
 
 The data set the knot ranges: the radial knots start just below the
-shortest pair distance in the data; the default cutoff and triplet range
-sit in gaps between neighbour shells near 2.0 and 1.6 median nearest-neighbour
-distances (:mod:`snnp_calc.fitting.ranges`). MLP inputs are standardised with the mean
+shortest pair distance in the data; the default cutoff sits in a gap between
+neighbour shells near 2 median nearest-neighbour distances (nn;
+:mod:`snnp_calc.fitting.ranges`), the triplet filters end at 1.6 nn. MLP inputs are standardised with the mean
 and spread of the starting descriptors over the training atoms; U spans the
 range of the starting densities. Finally e0 is fitted on composition
 (:func:`fit_e0`).
@@ -33,7 +33,7 @@ from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.reparam import share_filters
 from ..model.splines import Spline
 from .linear import linear_start
-from .ranges import LEGENDRE_RANGE, default_ranges, distance_range
+from .ranges import LEGENDRE_RANGE, TRIPLET_RANGE, default_cutoff, distance_range
 from .training_set import pack_frames, predict_packed
 
 PRESETS = {
@@ -64,7 +64,7 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
     frames : list of Frame
     cutoff : float, optional
         Å; default a gap between neighbour shells near 2 x the median
-        nearest-neighbour distance (:func:`snnp_calc.fitting.ranges.default_ranges`),
+        nearest-neighbour distance (:func:`snnp_calc.fitting.ranges.default_cutoff`),
         or the cutoff of ``filters_from``.
     species : sequence of str, optional
         Default: the elements in ``frames``.
@@ -90,13 +90,12 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         if filters_from.legendre:
             options["degree"] = filters_from.legendre[0].degree
         cutoff = cutoff or max(s.x1 for row in filters_from.rho + filters_from.f for s in row)
-    cutoff_gap, triplet_gap = default_ranges(frames, nearest)
-    cutoff = float(cutoff) if cutoff else cutoff_gap
+    cutoff = float(cutoff) if cutoff else default_cutoff(frames, nearest)
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
     if not r_min < cutoff:
         raise ValueError(f"cutoff {cutoff} Å is below the shortest distance in the data")
     if "triplet_cutoff" not in options:
-        options["triplet_cutoff"] = min(cutoff, triplet_gap)
+        options["triplet_cutoff"] = min(cutoff, round(TRIPLET_RANGE * nearest, 2))
     legendre_range = options.pop("legendre_range", LEGENDRE_RANGE)
     if options.get("n_legendre") and "legendre_cutoff" not in options:
         options["legendre_cutoff"] = min(cutoff, round(legendre_range * nearest, 2))

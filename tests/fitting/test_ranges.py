@@ -1,4 +1,4 @@
-"""Default ranges in gaps between neighbour shells, from the data's pair distances."""
+"""The default cutoff in a gap between neighbour shells, from the data's pair distances."""
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -7,8 +7,7 @@ from snnp_calc.dataset import Frame
 from snnp_calc.fitting.ranges import (
     CUTOFF_RANGE,
     GAP_WINDOW,
-    TRIPLET_RANGE,
-    default_ranges,
+    default_cutoff,
     distance_histogram,
     distance_range,
     gap_near,
@@ -54,14 +53,13 @@ def test_gap_near_takes_the_lowest_minimum_in_the_window():
 def test_the_default_cutoff_falls_in_the_middle_of_a_gap(name, a):
     frames = crystal_frames(name, a)
     _, nearest = distance_range(frames)
-    cutoff, triplet = default_ranges(frames, nearest)
+    cutoff = default_cutoff(frames, nearest)
     r_s = shells(name, a)
     # crystalline data: the cutoff in the middle of the gap between the shells around it
     # (the tails of the two shells' smoothed peaks balance there)
     below, above = r_s[r_s < cutoff].max(), r_s[r_s > cutoff].min()
     assert abs(cutoff - 0.5 * (below + above)) < 0.1 * (above - below), (cutoff, r_s[:6])
     assert abs(cutoff / nearest - CUTOFF_RANGE) <= GAP_WINDOW + 0.01
-    assert triplet == round(TRIPLET_RANGE * nearest, 2)
     if name == "Ge":
         # diamond: the nominal 2.0 x nn (4.84 Å) is 1 % above the third shell (4.78 Å);
         # the gap is between the third and the fourth (5.76 Å)

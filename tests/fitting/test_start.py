@@ -4,7 +4,7 @@ import pytest
 
 from snnp_calc import fit
 from snnp_calc.fitting.loss import LossWeights
-from snnp_calc.fitting.ranges import LEGENDRE_RANGE, default_ranges, distance_range
+from snnp_calc.fitting.ranges import LEGENDRE_RANGE, TRIPLET_RANGE, default_cutoff, distance_range
 from snnp_calc.fitting.start import preset_model
 from snnp_calc.metrics import error_report
 from snnp_calc.model.initial import initial_model
@@ -23,7 +23,8 @@ def frames():
 def test_ranges_follow_the_nearest_neighbour_distance(frames):
     _, nearest = distance_range(frames)
     model = preset_model("s-nnp", frames, n_legendre=2, degree=4, hidden=(3,))
-    cutoff, triplet = default_ranges(frames, nearest)
+    cutoff = default_cutoff(frames, nearest)
+    triplet = min(cutoff, round(TRIPLET_RANGE * nearest, 2))
     assert model.cutoff == cutoff
     assert max(s.x1 for row in model.f for s in row) == triplet
     assert model.metadata["options"]["triplet_cutoff"] == triplet
