@@ -25,8 +25,8 @@ FIT_OPTIONS = {
     "preset": (str, "s-nnp (default) or s-meam"),
     "cutoff": (float, "cutoff, Å (default: a gap between neighbour shells near 2 x the "
                       "median nearest-neighbour distance)"),
-    "triplet_cutoff": (float, "last knot of the triplet filters f, Å (default: a gap between "
-                              "shells near 1.6 x the median nearest-neighbour distance)"),
+    "triplet_cutoff": (float, "last knot of the triplet filters f, Å (default: 1.6 x the "
+                              "median nearest-neighbour distance)"),
     "knots": (int, "knots of each radial spline"),
     "n_rho": (int, "pair filters"),
     "n_triplet": (int, "triplet filters"),

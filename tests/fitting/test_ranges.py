@@ -72,3 +72,13 @@ def test_the_histogram_counts_every_pair_from_both_ends():
     x, h = distance_histogram(frames, nearest, 1.2)
     # fcc: 12 nearest neighbours per atom, 108 atoms, nothing else below 1.2 nn
     assert h[x < 1.2 - 0.1].sum() == pytest.approx(12 * 108, rel=1e-6)
+
+
+def test_a_frame_with_coincident_atoms_is_named():
+    frames = crystal_frames("Ni", 3.52, n=2)
+    nearest = distance_range(frames)[1]
+    frames[1].atoms.positions[1] = frames[1].atoms.positions[0]
+    with pytest.raises(ValueError, match="Ni:1"):
+        distance_histogram(frames, nearest, 1.2)
+    with pytest.raises(ValueError, match="Ni:1"):
+        default_cutoff(frames, nearest)
