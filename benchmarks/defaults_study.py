@@ -76,6 +76,8 @@ VARIANTS = {
     "nominal-ranges": (dict(), dict(cutoff_nn=2.0, triplet_nn=1.6)),
     "gap-cutoff-only": (dict(), dict(triplet_nn=1.6)),
     "gap-cutoff-only+smooth1e-9": (dict(smooth=1e-9), dict(triplet_nn=1.6)),
+    # issue 12, round 4: Legendre filters reaching the (gap-placed) cutoff, not 2.0 nn
+    "leg4-L4-to-cutoff": (dict(), dict(n_legendre=4, degree=4, legendre_range=10.0)),
 }
 
 JOB = r'''

@@ -18,6 +18,8 @@ below r_in the core is pure ZBL, above r_out (the data's range) it is zero.
 import numpy as np
 from numba import njit
 
+from .layout import KERNEL
+
 # e^2 / (4 pi eps0), eV Å (LAMMPS pair_style zbl)
 COULOMB = 14.399645
 # screening length numerator, Å, and the exponent of Z
@@ -27,7 +29,7 @@ PHI_C = (0.18175, 0.50986, 0.28022, 0.02817)
 PHI_D = (3.19980, 0.94229, 0.40290, 0.20162)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def zbl_switched(z_a, z_b, r, r_in, r_out):
     """Core energy (eV) of one pair at distance r (Å) and its derivative dE/dr (eV/Å)."""
     if r >= r_out:

@@ -18,12 +18,12 @@ from numba import njit, prange
 
 from . import legendre
 from .core import zbl_switched
-from .layout import AtomScratch, Neighbours, TripletScratch, pair_index, table_of
+from .layout import KERNEL, AtomScratch, Neighbours, TripletScratch, pair_index, table_of
 from .readout import readout_eval
 from .spline import spline_eval
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def triplets(ws, p0, p1, r_max, tr):
     """The triplets (j, l), j > l, of the atom whose pairs are ``p0..p1``; returns their number T.
 
@@ -47,7 +47,7 @@ def triplets(ws, p0, p1, r_max, tr):
     return t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def atom_terms(i, nb, km, ws, tr):
     """Everything of atom i: G_i, E_i, dE_i/dG_i and dE_i/dD_p for i's pairs, into ``ws``.
 
@@ -119,7 +119,7 @@ def atom_terms(i, nb, km, ws, tr):
         legendre.forces(i, nb, km, ws, tr, dR_f, K_r + K_t)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def triplet_forces(n_t, K_r, K_t, dR_f, ws, tr):
     """Add the spline triplet filters' dE/dD_p of one atom's ``n_t`` triplets to ``ws.dE_pc``."""
     r_p, u_pc, f_pk, df_pk, dE_pc = ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk, ws.dE_pc
@@ -142,7 +142,7 @@ def triplet_forces(n_t, K_r, K_t, dR_f, ws, tr):
             dE_pc[ll, c] += A_l * u_pc[ll, c] + Bl * (u_pc[jj, c] - cos * u_pc[ll, c])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def atom_scratch(n, n_pairs, K_r, K_t, K_l):
     """An :class:`~snnp_calc.kernels.layout.AtomScratch`, zero where atom_terms accumulates."""
     K = K_r + K_t + K_l
@@ -152,7 +152,7 @@ def atom_scratch(n, n_pairs, K_r, K_t, K_l):
                        np.empty((n_pairs, K_l)), np.empty((n_pairs, K_l)))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def largest_block(first_n, lo, hi):
     """The most pairs of any atom lo..hi-1 (at least 1)."""
     n_max = 1
@@ -161,7 +161,7 @@ def largest_block(first_n, lo, hi):
     return n_max
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def triplet_scratch(n_max, km):
     """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms of at most ``n_max`` pairs."""
     T = max(n_max * (n_max - 1) // 2, 1) if km.n_triplet else 1
@@ -169,11 +169,10 @@ def triplet_scratch(n_max, km):
     return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * km.n_triplet)),
                           np.zeros((3, km.sizes.sum())), np.zeros((3, K_l, S, N_a)),
                           np.zeros((2, K_l, S)), np.zeros((K_l, S, N_a)),
-                          np.zeros((3, km.degree + 1)),
                           np.zeros((n_max if K_l else 1, 6, N_a)))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def atom_range(lo, hi, nb, km, ws):
     """:func:`atom_terms` for atoms lo..hi-1, with triplet scratch allocated once for the range."""
     tr = triplet_scratch(largest_block(nb.first_n, lo, hi), km)
@@ -181,7 +180,7 @@ def atom_range(lo, hi, nb, km, ws):
         atom_terms(i, nb, km, ws, tr)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, **KERNEL)
 def atoms_parallel(nb, km, ws):
     """:func:`atom_terms` for every atom, threads over chunks of atoms (race-free)."""
     n = len(nb.species_n)
@@ -190,7 +189,7 @@ def atoms_parallel(nb, km, ws):
         atom_range(c * n // n_chunks, (c + 1) * n // n_chunks, nb, km, ws)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def scatter(nb, dE_pc, p0, p1, n0, F_nc, W_ncc, per_atom):
     """Forces and virials of pairs ``p0..p1`` from the pair gradients ``dE_pc = dE/dD_p``.
 
@@ -217,7 +216,7 @@ def scatter(nb, dE_pc, p0, p1, n0, F_nc, W_ncc, per_atom):
                 W_ncc[wj, a, b] += w
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def first_of(i_p, n):
     """``first_n`` (n + 1,) of an i-sorted pair list: pairs of atom i are first_n[i]:first_n[i+1]."""
     first_n = np.zeros(n + 1, np.int64)
@@ -228,7 +227,7 @@ def first_of(i_p, n):
     return first_n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def single_point(i_p, j_p, D_pc, species_n, km, parallel):
     """One configuration in one call: ``E_n, F_nc, W_ncc, G_nf`` (see :func:`scatter`).
 

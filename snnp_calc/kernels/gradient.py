@@ -28,12 +28,12 @@ from numba import njit, prange
 
 from . import legendre
 from .energy import atom_terms, largest_block, scatter, triplet_scratch, triplets
-from .layout import READOUT_SPLINE, VOIGT_VD, GradientScratch, pair_index, table_of
+from .layout import KERNEL, READOUT_SPLINE, VOIGT_VD, GradientScratch, pair_index, table_of
 from .readout import mlp_tangent_adjoint
 from .spline import basis_add, spline_eval
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
     """Ġ_i: the derivative of G_i along the pair displacements δ; fills ``rdot_p``, ``tr``, ``gs``.
 
@@ -70,11 +70,11 @@ def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
                                 + f_pk[jj, k] * df_pk[ll, k] * rdot_p[ll] * gv
                                 + f_pk[jj, k] * f_pk[ll, k] * gd * cd)
     if km.n_legendre:
-        legendre.tangent(i, nb, km, ws, delta_pc, rdot_p, tr, table, Gdot_f, K_r + K_t)
+        legendre.tangent(i, nb, km, ws, delta_pc, rdot_p, tr, Gdot_f, K_r + K_t)
     return Gdot_f, n_t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, gs, grad_q):
     """The readout's part of atom i's gradient, into ``grad_q``.
 
@@ -107,7 +107,7 @@ def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, gs, grad_q):
     return A_f, B_f
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def atom_gradient(i, ce, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, grad_q):
     """Add ``ce dE_i/dθ + dQ_i/dθ`` of atom i to ``grad_q`` (after :func:`atom_terms`).
 
@@ -163,14 +163,14 @@ def atom_gradient(i, ce, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, grad_q):
                                  q_off_x, grad_q)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def gradient_scratch(n_max, K_t, sizes):
     """A :class:`~snnp_calc.kernels.layout.GradientScratch` for atoms of at most ``n_max`` pairs."""
     T = max(n_max * (n_max - 1) // 2, 1)
     return GradientScratch(np.empty(T), np.empty((n_max, 2 * K_t)), np.zeros((6, sizes.sum())))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def structure_forces(s, data, km, ws, tr, F_nc, n0_out):
     """:func:`atom_terms` for the atoms of structure s and its forces; returns (E, W_cc).
 
@@ -189,7 +189,7 @@ def structure_forces(s, data, km, ws, tr, F_nc, n0_out):
     return energy, W_1cc[0]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def stress_of(W_cc, volume, S_v):
     """ASE stress (Voigt) of the virial ``W_cc`` into ``S_v``: sym(W)/V."""
     for v in range(6):
@@ -197,7 +197,7 @@ def stress_of(W_cc, volume, S_v):
         S_v[v] = 0.5 * (W_cc[c, d] + W_cc[d, c]) / volume
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def structure_loss(s, data, km, ws, slots, ls, tr, gs, grad_q):
     """Loss of structure s into ``ls.loss_s[s]``; adds its gradient (local slots) to ``grad_q``.
 
@@ -243,7 +243,7 @@ def structure_loss(s, data, km, ws, slots, ls, tr, gs, grad_q):
     ls.loss_s[s] = loss
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, **KERNEL)
 def loss_and_gradient(n_chunks, data, km, ws, slots, ls, grad_cq):
     """Loss per structure and gradient per chunk of structures, threads over chunks.
 

@@ -17,10 +17,10 @@ from numba import njit, prange
 
 from .energy import largest_block, triplet_scratch
 from .gradient import atom_gradient, gradient_scratch, stress_of, structure_forces
-from .layout import VOIGT_VD
+from .layout import KERNEL, VOIGT_VD
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_q):
     """Jacobian row of force component (j, c), for atoms n0..n1-1 of one structure."""
     for i in range(n0, n1):
@@ -36,7 +36,7 @@ def _force_row(j, c, sF, n0, n1, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_
             atom_gradient(i, 0.0, nb, km, ws, slots, delta_pc, rdot_p, tr, gs, J_q)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def structure_rows(s, row0, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
     """Residuals and Jacobian rows of structure s, from row ``row0`` on."""
     nb = data
@@ -81,7 +81,7 @@ def structure_rows(s, row0, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
             row += 1
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(parallel=True, **KERNEL)
 def all_rows(row_off_s, data, km, ws, slots, delta_pc, rdot_p, res_r, J_rq):
     """Residuals and local-slot Jacobian rows of every structure, threads over structures."""
     for s in prange(len(data.n_off_s) - 1):

@@ -28,6 +28,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+# The compile options of every kernel (numpy's error model: a division by zero gives inf or
+# NaN, which the callers report, rather than an exception inside a parallel loop).
+KERNEL = dict(cache=True, error_model="numpy")
+
 # Voigt order (xx, yy, zz, yz, xz, xy) as (row, column) of a 3 x 3 tensor: ASE's
 # stress order (DESIGN.md §3). The one table of the package.
 VOIGT_VD = np.array([[0, 0], [1, 1], [2, 2], [1, 2], [0, 2], [0, 1]], np.int64)
@@ -112,9 +116,10 @@ class KernelModel(NamedTuple):
         Å, the :attr:`triplet_range` of those splines.
     a_lyg : ndarray, shape (K_l, P, L + 1)
         Power coefficients of their angular functions, ``g_kq(x) = Σ_n a_lyg x^n``.
-    mono_ad, mono_a, mono_w : ndarray, shapes (N, 3), (N,), (N,)
-        The monomials u^α of degree 0..L: exponents, degree n(α) (``_a`` is the
-        monomial axis), weight w_α.
+    mono_ad, mono_lower_ad, mono_a, mono_w : ndarray, shapes (N, 3), (N, 3), (N,), (N,)
+        The monomials u^α of degree 0..L (``_a`` is the monomial axis, ``_d`` the
+        axis of an exponent): exponents, the index of α − e_d
+        (:func:`snnp_calc.model.legendre.lowered`), degree n(α), weight w_α.
     """
 
     n_species: int
@@ -148,11 +153,12 @@ class KernelModel(NamedTuple):
     legendre_range: float
     a_lyg: np.ndarray
     mono_ad: np.ndarray
+    mono_lower_ad: np.ndarray
     mono_a: np.ndarray
     mono_w: np.ndarray
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def pair_index(b, c, S):
     """Index of the unordered species pair {b, c} (LAMMPS ``ij_to_potl`` order)."""
     if b > c:
@@ -160,7 +166,7 @@ def pair_index(b, c, S):
     return b * S - b * (b - 1) // 2 + c - b
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def table_of(km):
     """The :class:`SplineTable` of a :class:`KernelModel` (a view, no copy).
 
@@ -237,9 +243,9 @@ class TripletScratch(NamedTuple):
     cos_t : (T,) cos theta_jil.
     g_tk2 : (T, 2 K_t) angular splines g_k (columns :K_t) and their derivatives (K_t:).
     buf_3h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`).
-    mh_3lea, t_2le, x_lea, pw_3g, mono_p6a : the Legendre filters' moments M, H, Ṁ,
-        their self terms T, Ṫ, the adjoint X, the powers of one unit vector's
-        components and the monomial table of each of the atom's pairs
+    mh_3lea, t_2le, x_lea, mono_p6a : the Legendre filters' moments M, H, Ṁ,
+        their self terms T, Ṫ, the adjoint X and the monomial table of each of
+        the atom's pairs
         (:mod:`snnp_calc.kernels.legendre`).
     """
 
@@ -250,7 +256,6 @@ class TripletScratch(NamedTuple):
     mh_3lea: np.ndarray
     t_2le: np.ndarray
     x_lea: np.ndarray
-    pw_3g: np.ndarray
     mono_p6a: np.ndarray
 
 

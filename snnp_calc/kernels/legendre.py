@@ -26,52 +26,74 @@ derivatives of ``Φ = A_k G_k + B_k Ġ_k`` (A, B from the readout's adjoint,
 where ``X_bα = Σ_c a w (A M_cα + B Ṁ_cα)`` and (b, c) runs over ordered pairs.
 The per-thread arrays are those of
 :class:`~snnp_calc.kernels.layout.TripletScratch`: ``mh_3lea`` (M, H, Ṁ),
-``t_2le`` (T, Ṫ), ``x_lea`` (X), ``pw_3g`` (powers of one unit vector's
-components) and ``mono_p6a`` (per pair of the atom: its monomials u^α, their
-gradients ∇_u u^α, n(α) u^α and, once :func:`tangent` has run, u̇^α). The
-table is filled once per atom and pass by :func:`moments` and read by every
-later step of that atom, for all filters: rebuilding it in each step made the
-loss gradient of a Ge model with 4 filters of degree 4 1.24 x slower
-(``benchmarks/RESULTS.md``, section commits-legendre).
+``t_2le`` (T, Ṫ), ``x_lea`` (X) and ``mono_p6a`` (per pair of the atom: its
+monomials u^α, their gradients ∇_u u^α, n(α) u^α and, once :func:`tangent` has
+run, u̇^α). The table is filled once per atom and pass by :func:`moments` and
+read by every later step of that atom, for all filters: rebuilding it in each
+step made the loss gradient of a Ge model with 4 filters of degree 4 1.24 x
+slower (``benchmarks/RESULTS.md`` at commit 86e6eca, section commits-legendre).
 """
 from numba import njit
 
-from .layout import pair_index
+from .layout import KERNEL, pair_index
 from .spline import basis_add, spline_eval
 
+# Reassociation and contraction into FMAs let LLVM vectorise the sums over monomials; no
+# flag that assumes finite values, so a NaN or inf still reaches the checks that report it.
+# With the monomial recurrence below, the loss gradient of a Ge model with 4 filters of
+# degree 4 took 0.89 x the time on 2 threads (benchmarks/RESULTS.md, commits-legendre).
+# The other kernels gained nothing measurable from it and keep strict IEEE order.
+VECTOR = dict(KERNEL, fastmath={"reassoc", "contract"})
 
-@njit(cache=True, error_model="numpy")
-def powers(u_c, L, pw_3g):
-    """x^p, y^p, z^p for p = 0..L of the unit vector ``u_c`` into ``pw_3g``."""
+
+@njit(**VECTOR)
+def monomial_table(u_c, km, out):
+    """u^α, ∇_u u^α (3 rows) and n(α) u^α of the unit vector ``u_c`` into ``out[:5]``.
+
+    Each monomial is one product with a monomial of lower degree, which comes
+    first in the table: ``u^α = u_d u^(α − e_d)`` for the first axis d with
+    α_d > 0, and ``∂u^α/∂u_c = α_c u^(α − e_c)`` (``km.mono_lower_ad``). Without
+    per-axis powers and a branch per entry, the gradient rows vectorise.
+    """
+    mono_ad, lower_ad, mono_a = km.mono_ad, km.mono_lower_ad, km.mono_a
+    m = out[0]
+    m[0] = 1.0
+    for a in range(1, len(mono_a)):
+        d = 0 if mono_ad[a, 0] else (1 if mono_ad[a, 1] else 2)
+        m[a] = u_c[d] * m[lower_ad[a, d]]
     for c in range(3):
-        pw_3g[c, 0] = 1.0
-        for p in range(1, L + 1):
-            pw_3g[c, p] = pw_3g[c, p - 1] * u_c[c]
-
-
-@njit(cache=True, error_model="numpy")
-def monomial_table(u_c, km, pw, out):
-    """u^α, ∇_u u^α (3 rows) and n(α) u^α of the unit vector ``u_c`` into ``out[:5]``."""
-    powers(u_c, km.degree, pw)
-    mono_ad, mono_a = km.mono_ad, km.mono_a
+        for a in range(len(mono_a)):
+            out[1 + c, a] = mono_ad[a, c] * m[lower_ad[a, c]]
     for a in range(len(mono_a)):
-        e0, e1, e2 = mono_ad[a, 0], mono_ad[a, 1], mono_ad[a, 2]
-        m = pw[0, e0] * pw[1, e1] * pw[2, e2]
-        out[0, a] = m
-        out[1, a] = e0 * pw[0, e0 - 1] * pw[1, e1] * pw[2, e2] if e0 > 0 else 0.0
-        out[2, a] = e1 * pw[0, e0] * pw[1, e1 - 1] * pw[2, e2] if e1 > 0 else 0.0
-        out[3, a] = e2 * pw[0, e0] * pw[1, e1] * pw[2, e2 - 1] if e2 > 0 else 0.0
-        out[4, a] = mono_a[a] * m
+        out[4, a] = mono_a[a] * m[a]
 
 
-@njit(cache=True, error_model="numpy")
-def moments(i, nb, km, ws, tr, table):
-    """M, T and H of atom i (see the module docstring); its f values into ``ws`` and
-    its pairs' monomial tables into ``tr.mono_p6a``."""
+@njit(**VECTOR)
+def filter_values(i, nb, km, ws, table):
+    """f_kb(r) and f'_kb(r) of atom i's pairs inside the Legendre range into ``ws``.
+
+    Called once per atom and evaluation by :func:`descriptors`; the fitter's
+    second pass (:func:`tangent`) reads them back rather than evaluating the
+    splines again.
+    """
+    S, K_l = km.n_species, km.n_legendre
+    fl_pl, dfl_pl, r_p = ws.fl_pl, ws.dfl_pl, ws.r_p
+    for p in range(nb.first_n[i], nb.first_n[i + 1]):
+        if r_p[p] >= km.legendre_range:
+            continue
+        b = nb.species_n[nb.j_p[p]]
+        for k in range(K_l):
+            fl_pl[p, k], dfl_pl[p, k], _ = spline_eval(table, km.base_l + k * S + b, r_p[p])
+
+
+@njit(**VECTOR)
+def moments(i, nb, km, ws, tr):
+    """M, T and H of atom i (see the module docstring) from the f values in ``ws``
+    (:func:`filter_values`); its pairs' monomial tables into ``tr.mono_p6a``."""
     S, K_l = km.n_species, km.n_legendre
     mono_a, mono_w, a_lyg = km.mono_a, km.mono_w, km.a_lyg
-    mh, t_2le, pw, mono = tr.mh_3lea, tr.t_2le, tr.pw_3g, tr.mono_p6a
-    fl_pl, dfl_pl, r_p, u_pc = ws.fl_pl, ws.dfl_pl, ws.r_p, ws.u_pc
+    mh, t_2le, mono = tr.mh_3lea, tr.t_2le, tr.mono_p6a
+    fl_pl, r_p, u_pc = ws.fl_pl, ws.r_p, ws.u_pc
     mh[0] = 0.0
     t_2le[0] = 0.0
     p0 = nb.first_n[i]
@@ -79,15 +101,13 @@ def moments(i, nb, km, ws, tr, table):
         if r_p[p] >= km.legendre_range:
             continue
         b = nb.species_n[nb.j_p[p]]
-        for k in range(K_l):
-            fl_pl[p, k], dfl_pl[p, k], _ = spline_eval(table, km.base_l + k * S + b, r_p[p])
-            t_2le[0, k, b] += fl_pl[p, k] * fl_pl[p, k]
         tab = mono[p - p0]
-        monomial_table(u_pc[p], km, pw, tab)
-        for a in range(len(mono_a)):
-            m = tab[0, a]
-            for k in range(K_l):
-                mh[0, k, b, a] += fl_pl[p, k] * m
+        monomial_table(u_pc[p], km, tab)
+        for k in range(K_l):
+            f = fl_pl[p, k]
+            t_2le[0, k, b] += f * f
+            for a in range(len(mono_a)):
+                mh[0, k, b, a] += f * tab[0, a]
     for k in range(K_l):
         for b in range(S):
             for a in range(len(mono_a)):
@@ -97,7 +117,7 @@ def moments(i, nb, km, ws, tr, table):
                 mh[1, k, b, a] = mono_w[a] * h
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**VECTOR)
 def self_weight(km, k, b):
     """γ_kb = g_{k,bb}(1), the weight of the j = l terms the moments double-count."""
     q = pair_index(b, b, km.n_species)
@@ -107,10 +127,11 @@ def self_weight(km, k, b):
     return gamma
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**VECTOR)
 def descriptors(i, nb, km, ws, tr, table, G_f, offset):
     """Add the Legendre filters' G_k of atom i to ``G_f[offset + k]``; leaves M, H in ``tr``."""
-    moments(i, nb, km, ws, tr, table)
+    filter_values(i, nb, km, ws, table)
+    moments(i, nb, km, ws, tr)
     mh, t_2le = tr.mh_3lea, tr.t_2le
     for k in range(km.n_legendre):
         G = 0.0
@@ -121,7 +142,7 @@ def descriptors(i, nb, km, ws, tr, table, G_f, offset):
         G_f[offset + k] += 0.5 * G
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**VECTOR)
 def forces(i, nb, km, ws, tr, dR_f, offset):
     """Add the Legendre filters' part of dE_i/dD_p to ``ws.dE_pc`` (after :func:`descriptors`)."""
     r_p, u_pc, fl_pl, dfl_pl, dE_pc = ws.r_p, ws.u_pc, ws.fl_pl, ws.dfl_pl, ws.dE_pc
@@ -154,7 +175,7 @@ def forces(i, nb, km, ws, tr, dR_f, offset):
             dE_pc[p, 2] += cu * u_pc[p, 2] + cv * v2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**VECTOR)
 def monomial_rates(p, delta_pc, rd, r, n_a, tab):
     """u̇^α = (∇_u u^α · δ_p − n(α) u^α ṙ) / r into ``tab[5]`` (after :func:`monomial_table`)."""
     for a in range(n_a):
@@ -162,14 +183,16 @@ def monomial_rates(p, delta_pc, rd, r, n_a, tab):
                      + tab[3, a] * delta_pc[p, 2] - tab[4, a] * rd) / r
 
 
-@njit(cache=True, error_model="numpy")
-def tangent(i, nb, km, ws, delta_pc, rdot_p, tr, table, Gdot_f, offset):
+@njit(**VECTOR)
+def tangent(i, nb, km, ws, delta_pc, rdot_p, tr, Gdot_f, offset):
     """Ġ_k of atom i along δ into ``Gdot_f[offset + k]``; leaves M, H, Ṁ, T, Ṫ in ``tr``
     and u̇^α of i's pairs in ``tr.mono_p6a[:, 5]``.
 
-    ``rdot_p`` must hold ṙ of i's pairs.
+    ``rdot_p`` must hold ṙ of i's pairs, and ``ws`` the f values that
+    :func:`descriptors` left for the same atom and parameters (the fitter's
+    energy pass).
     """
-    moments(i, nb, km, ws, tr, table)
+    moments(i, nb, km, ws, tr)
     S, K_l = km.n_species, km.n_legendre
     n_a = len(km.mono_a)
     mh, t_2le = tr.mh_3lea, tr.t_2le
@@ -199,7 +222,7 @@ def tangent(i, nb, km, ws, delta_pc, rdot_p, tr, table, Gdot_f, offset):
         Gdot_f[offset + k] += Gd
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**VECTOR)
 def coefficient_gradient(km, tr, A_f, B_f, offset, a_base, grad_q):
     """∂Φ/∂a_{k,q,n} of atom i into the coefficient slots (after :func:`tangent`)."""
     S, L = km.n_species, km.degree
@@ -220,7 +243,7 @@ def coefficient_gradient(km, tr, A_f, B_f, offset, a_base, grad_q):
                 grad_q[q + n] -= 0.5 * (A * t_2le[0, k, b] + B * t_2le[1, k, b])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**VECTOR)
 def radial_gradient(i, nb, km, ws, rdot_p, tr, table, A_f, B_f, offset, q_off_x, grad_q):
     """∂Φ/∂(f_kb spline parameters) of atom i (after :func:`tangent`)."""
     S, K_l = km.n_species, km.n_legendre

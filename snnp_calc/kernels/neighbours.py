@@ -11,8 +11,10 @@ what a list built afresh would hold.
 import numpy as np
 from numba import njit
 
+from .layout import KERNEL
 
-@njit(cache=True, error_model="numpy")
+
+@njit(**KERNEL)
 def pairs_within(i_p, j_p, S_pc, r_nc, cell_cc, cutoff):
     """The pairs of a skin list closer than ``cutoff`` now: ``(i_p, j_p, d_p, D_pc)``."""
     n_all = len(i_p)

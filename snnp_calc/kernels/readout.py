@@ -10,11 +10,11 @@ layer of width 1; ``w_w`` holds per layer ``W`` (out x in, row-major) then
 import numpy as np
 from numba import njit
 
-from .layout import READOUT_SPLINE, table_of
+from .layout import KERNEL, READOUT_SPLINE, table_of
 from .spline import spline_eval
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def activation(z, kind):
     """Activation ``sigma(z)``, ``sigma'(z)`` and ``sigma''(z)``; kind indexes ``ACTIVATIONS``.
 
@@ -40,7 +40,7 @@ def activation(z, kind):
     return e - 1.0, e, e
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def mlp_eval(x_f, w_w, sizes, act, grad_f, buf_3h):
     """Network output N(x) for one input; writes dN/dx into ``grad_f``.
 
@@ -89,7 +89,7 @@ def mlp_eval(x_f, w_w, sizes, act, grad_f, buf_3h):
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar_f, buf_6h):
     """One forward (primal and tangent) and one backward pass of the network.
 
@@ -161,7 +161,7 @@ def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def readout_eval(km, a, G_f, dR_f, buf_3h):
     """R_a(G) of model ``km`` for species a; writes dR/dG into ``dR_f``.
 
@@ -178,7 +178,7 @@ def readout_eval(km, a, G_f, dR_f, buf_3h):
     return value - km.R0_e[a]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def readout_zero(km_raw):
     """(S,) the readout's raw value at G = 0 per species, for a model whose ``R0_e`` is zero."""
     K = km_raw.n_rho + km_raw.n_triplet + km_raw.n_legendre

@@ -14,8 +14,10 @@ and outside [x0, x1] the straight line of slope d0 or dN (DESIGN.md §1).
 import numpy as np
 from numba import njit
 
+from .layout import KERNEL
 
-@njit(cache=True, error_model="numpy")
+
+@njit(**KERNEL)
 def spline_eval(table, x_index, x):
     """Value, first and second derivative of spline ``x_index`` of ``table`` at ``x``.
 
@@ -49,7 +51,7 @@ def spline_eval(table, x_index, x):
     return value, deriv, 6.0 * (a * y2lo + b * y2hi)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def eval_table(table, x_index_q, x_q):
     """Value and first derivative of spline ``x_index_q[q]`` at ``x_q[q]`` for every q."""
     value_q = np.empty(len(x_q))
@@ -59,7 +61,7 @@ def eval_table(table, x_index_q, x_q):
     return value_q, deriv_q
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**KERNEL)
 def basis_add(table, x_index, x, wv, wd, q_off_x, grad_q):
     """Add ``wv ds(x)/dq + wd ds'(x)/dq`` to spline ``x_index``'s local gradient slots.
 

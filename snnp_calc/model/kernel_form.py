@@ -12,7 +12,7 @@ from ase.data import atomic_numbers
 
 from ..kernels.layout import ACTIVATIONS, READOUT_MLP, READOUT_SPLINE, KernelModel
 from ..kernels.readout import readout_zero
-from .legendre import monomials, power_coefficients
+from .legendre import lowered, monomials, power_coefficients
 from .splines import pack
 
 
@@ -51,6 +51,6 @@ def kernel_form(model):
                      core.r_inner if core else 0.0, core.r_outer if core else 0.0,
                      np.array([float(atomic_numbers[s]) for s in model.species]),
                      K_l, L, base_l, model.legendre_range, np.ascontiguousarray(a_lyg),
-                     mono_ad, mono_n, mono_w)
+                     mono_ad, lowered(mono_ad), mono_n, mono_w)
     # built with R0_e = 0, whose readout is the raw one that R0_e then shifts
     return km._replace(R0_e=readout_zero(km))

@@ -101,3 +101,19 @@ def monomials(L):
                 weight.append(factorial(n) / (factorial(a) * factorial(b) * factorial(c)))
     return (np.array(exps, np.int64).reshape(-1, 3), np.array(degree, np.int64),
             np.array(weight, np.float64))
+
+
+def lowered(exps):
+    """(N, 3) int64: the row of ``exps`` holding α − e_c for each monomial α and axis c.
+
+    Rows where α_c = 0 point at row 0 (u^0 = 1); the kernels multiply them by
+    α_c = 0. With it a monomial and its gradient are one product each:
+    ``u^α = u_c u^(α − e_c)`` and ``∂u^α/∂u_c = α_c u^(α − e_c)``.
+    """
+    row = {tuple(e): n for n, e in enumerate(exps.tolist())}
+    out = np.zeros(exps.shape, np.int64)
+    for n, e in enumerate(exps.tolist()):
+        for c in range(3):
+            if e[c]:
+                out[n, c] = row[tuple(e[k] - (k == c) for k in range(3))]
+    return out

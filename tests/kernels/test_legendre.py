@@ -20,6 +20,7 @@ from snnp_calc.model.initial import initial_model
 from snnp_calc.model.legendre import (
     LegendreFilter,
     legendre_to_power,
+    lowered,
     monomials,
     power_coefficients,
 )
@@ -87,6 +88,18 @@ def test_monomial_weights_expand_the_dot_product_powers():
         terms = weight[sel] * np.prod(u ** exps[sel], axis=1) * np.prod(v ** exps[sel], axis=1)
         assert terms.sum() == pytest.approx((u @ v) ** n, rel=1e-13)
     assert len(exps) == 6 * 7 * 8 // 6
+
+
+def test_lowered_monomials_are_one_power_less():
+    exps = monomials(6)[0]
+    lower = lowered(exps)
+    for a, e in enumerate(exps):
+        for c in range(3):
+            if e[c]:
+                assert lower[a, c] < a
+                np.testing.assert_array_equal(exps[lower[a, c]], e - np.eye(3, dtype=int)[c])
+            else:
+                assert lower[a, c] == 0
 
 
 @pytest.mark.parametrize("degree", [0, 2, 3])

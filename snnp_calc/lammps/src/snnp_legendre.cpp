@@ -55,6 +55,18 @@ void Model::finalize_legendre()
         mono_n.push_back(n);
         mono_w.push_back(fact[n] / (fact[e0] * fact[e1] * fact[e2]));
       }
+  const int N = static_cast<int>(mono_n.size());
+  mono_lower.assign(3 * N, 0);
+  for (int al = 0; al < N; ++al)
+    for (int c = 0; c < 3; ++c) {
+      if (mono_e[3 * al + c] == 0) continue;
+      for (int be = 0; be < al; ++be) {
+        bool lower = true;
+        for (int d = 0; d < 3; ++d)
+          lower = lower && mono_e[3 * be + d] == mono_e[3 * al + d] - (d == c);
+        if (lower) mono_lower[3 * al + c] = be;
+      }
+    }
   bool vanish = true;
   legendre_cutoff = 0.0;
   for (const Spline &s : legendre_f) {
@@ -70,20 +82,28 @@ void Model::finalize_legendre()
   }
 }
 
-// x^q, y^q, z^q for q = 0..L of the unit vector u into pw (3, L + 1).
-static inline void powers(const double *u, int L, double *pw)
+// u^alpha (row 0) and grad_u u^alpha (rows 1..3) of the unit vector u into tab (4, N). Each
+// entry is one product with an entry of lower degree, which comes first:
+// u^alpha = u_d u^(alpha - e_d) for the first axis d with alpha_d > 0, and
+// d u^alpha / d u_c = alpha_c u^(alpha - e_c) (snnp_calc/kernels/legendre.py, monomial_table).
+void Model::monomial_table(const double *u, double *tab) const
 {
-  for (int c = 0; c < 3; ++c) {
-    double *row = pw + c * (L + 1);
-    row[0] = 1.0;
-    for (int q = 1; q <= L; ++q) row[q] = row[q - 1] * u[c];
+  const int N = static_cast<int>(mono_n.size());
+  tab[0] = 1.0;
+  for (int al = 1; al < N; ++al) {
+    const int *e = &mono_e[3 * al];
+    const int d = e[0] ? 0 : (e[1] ? 1 : 2);
+    tab[al] = u[d] * tab[mono_lower[3 * al + d]];
   }
+  for (int c = 0; c < 3; ++c)
+    for (int al = 0; al < N; ++al)
+      tab[(1 + c) * N + al] = mono_e[3 * al + c] * tab[mono_lower[3 * al + c]];
 }
 
 void Model::legendre_descriptors(AtomWork &w, double *G) const
 {
   const int N = static_cast<int>(mono_n.size()), N1 = L + 1;
-  double *M = w.M.data(), *H = w.H.data(), *T = w.T.data(), *pw = w.pw.data();
+  double *M = w.M.data(), *H = w.H.data(), *T = w.T.data();
   std::fill(M, M + K_l * S * N, 0.0);
   std::fill(T, T + K_l * S, 0.0);
   for (int p = 0; p < w.n; ++p) {
@@ -91,12 +111,12 @@ void Model::legendre_descriptors(AtomWork &w, double *G) const
     const int b = w.species[p];
     double *f = w.lf.data() + p * K_l;
     lf_by_species[b].eval(w.r[p], f, w.dlf.data() + p * K_l);
-    powers(w.u.data() + 3 * p, L, pw);
-    for (int k = 0; k < K_l; ++k) T[k * S + b] += f[k] * f[k];
-    for (int al = 0; al < N; ++al) {
-      const int *e = &mono_e[3 * al];
-      const double m = pw[e[0]] * pw[N1 + e[1]] * pw[2 * N1 + e[2]];
-      for (int k = 0; k < K_l; ++k) M[(k * S + b) * N + al] += f[k] * m;
+    double *tab = w.mono.data() + 4 * N * p;
+    monomial_table(w.u.data() + 3 * p, tab);
+    for (int k = 0; k < K_l; ++k) {
+      T[k * S + b] += f[k] * f[k];
+      double *Mk = M + (k * S + b) * N;
+      for (int al = 0; al < N; ++al) Mk[al] += f[k] * tab[al];
     }
   }
   for (int k = 0; k < K_l; ++k) {
@@ -118,29 +138,25 @@ void Model::legendre_descriptors(AtomWork &w, double *G) const
 
 void Model::legendre_forces(AtomWork &w, const double *dR) const
 {
-  const int N = static_cast<int>(mono_n.size()), N1 = L + 1;
+  const int N = static_cast<int>(mono_n.size());
   const double *H = w.H.data();
-  double *pw = w.pw.data();
   for (int p = 0; p < w.n; ++p) {
     const double r = w.r[p];
     if (r >= legendre_cutoff) continue;
     const int b = w.species[p];
     const double *u = w.u.data() + 3 * p;
-    powers(u, L, pw);
-    const double *px = pw, *py = pw + N1, *pz = pw + 2 * N1;
+    const double *tab = w.mono.data() + 4 * N * p;
     double *dE = w.dE.data() + 3 * p;
     for (int k = 0; k < K_l; ++k) {
       const double *h = H + (k * S + b) * N;
       double s1 = 0.0, s2 = 0.0, v0 = 0.0, v1 = 0.0, v2 = 0.0;
       for (int al = 0; al < N; ++al) {
-        const int e0 = mono_e[3 * al], e1 = mono_e[3 * al + 1], e2 = mono_e[3 * al + 2];
-        const double x = h[al];
-        const double m = px[e0] * py[e1] * pz[e2];
+        const double x = h[al], m = tab[al];
         s1 += x * m;
         s2 += x * mono_n[al] * m;
-        if (e0 > 0) v0 += x * e0 * px[e0 - 1] * py[e1] * pz[e2];
-        if (e1 > 0) v1 += x * e1 * px[e0] * py[e1 - 1] * pz[e2];
-        if (e2 > 0) v2 += x * e2 * px[e0] * py[e1] * pz[e2 - 1];
+        v0 += x * tab[N + al];
+        v1 += x * tab[2 * N + al];
+        v2 += x * tab[3 * N + al];
       }
       const double f = w.lf[p * K_l + k], df = w.dlf[p * K_l + k], wk = dR[k];
       const double cu = wk * (df * (s1 - gamma[k * S + b] * f) - f / r * s2);

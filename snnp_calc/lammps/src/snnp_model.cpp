@@ -193,7 +193,8 @@ void AtomWork::reserve(int n_neigh, const Model &model)
       H.resize(n_moments);
     }
     T.resize(K_l * model.S);
-    pw.resize(3 * (model.L + 1));
+    const size_t n_table = cap * 4 * model.mono_n.size();
+    if (mono.size() < n_table) mono.resize(n_table);
   }
 }
 

@@ -172,8 +172,8 @@ struct AtomWork {
   std::vector<double> u, drho, dphi, f, df, gtab, G, dR, mlp, rho_values;
   std::vector<int> triplet;    // neighbours closer than the triplet cutoff
   // Legendre filters: f, f' (n, K_l); moments M and H = dG/dM (K_l, S, N_mono); self terms
-  // T (K_l, S); powers of one unit vector's components (3, L + 1)
-  std::vector<double> lf, dlf, M, H, T, pw;
+  // T (K_l, S); per neighbour its monomials u^alpha and their gradients (n, 4, N_mono)
+  std::vector<double> lf, dlf, M, H, T, mono;
   void reserve(int n_neigh, const Model &model);
 };
 
@@ -206,9 +206,10 @@ class Model {
   double legendre_cutoff = 0.0;    // neighbours beyond it have f = 0 in every Legendre filter
   // built by finalize: power coefficients a [(k * P + q) * (L + 1) + n], g_kq(1) of the pairs
   // bb [k * S + b], the monomials x^e0 y^e1 z^e2 of degree 0..L (exponents (N, 3), degree
-  // (N), multinomial weight (N)) and the radial splines grouped by neighbour species
+  // (N), multinomial weight (N), row of alpha - e_c (N, 3), 0 where e_c = 0) and the radial
+  // splines grouped by neighbour species
   std::vector<double> a_pow, gamma;
-  std::vector<int> mono_e, mono_n;
+  std::vector<int> mono_e, mono_n, mono_lower;
   std::vector<double> mono_w;
   std::vector<SplineGroup> lf_by_species;
   double cutoff = 0.0;            // largest last knot of rho, f, phi, Legendre f
@@ -225,13 +226,15 @@ class Model {
 
   int mlp_scratch_size() const;
 
-  // The Legendre filters' G_k of the atom into G (K_l); leaves M, H, T, f, f' in work.
+  // The Legendre filters' G_k of the atom into G (K_l); leaves M, H, T, f, f' and the
+  // monomial tables in work.
   void legendre_descriptors(AtomWork &w, double *G) const;
   // Adds their part of dE/dD_p to work.dE, dR = dE/dG_k (K_l); after legendre_descriptors.
   void legendre_forces(AtomWork &w, const double *dR) const;
 
  private:
   void finalize_legendre();
+  void monomial_table(const double *u, double *tab) const;
   std::vector<double> R0;    // (S) raw readout at G = 0
   double raw_readout(int a, const double *G, double *dR, double *scratch) const;
 };
