@@ -40,7 +40,7 @@ SHARED = REPO.parent / "shared" / "data"
 # Runs in the measured tree's own interpreter process; prints one JSON object.
 # Module paths moved with the layering; this is the only place that knows both.
 PROBE = r'''
-import json, statistics, sys, time
+import inspect, json, statistics, sys, time
 import numpy as np
 from ase.build import bulk
 from snnp_calc import SNNP, read_model
@@ -104,6 +104,15 @@ if "legendre" in sys.argv[3:]:
     v, pmap, ws = ge.to_vector(), ParameterMap(ge), Workspace(data, ge)
     out["Ge + Legendre loss + gradient (s)"] = per_call(
         lambda: loss_and_gradient(v, ge, data, weights, pmap, ws), 4.0, 5)
+    if "per_degree" in inspect.signature(initial_model).parameters:
+        # the same with one network input per degree (issue 12, round 5's leg4-L4-degree)
+        ge = initial_model(["Ge"], 5.25, r_min=1.97, n_rho=8, n_triplet=4, n_legendre=4,
+                           degree=4, legendre_cutoff=4.92, triplet_cutoff=3.93,
+                           hidden=(16, 16), activation="softplus", noise=0.1, seed=0,
+                           per_degree=True)
+        v, pmap, ws = ge.to_vector(), ParameterMap(ge), Workspace(data, ge)
+        out["Ge + per-degree Legendre loss + gradient (s)"] = per_call(
+            lambda: loss_and_gradient(v, ge, data, weights, pmap, ws), 4.0, 5)
 print(json.dumps(out))
 '''
 
@@ -139,10 +148,12 @@ def compare(base, rounds, extra=()):
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO,
                            check=True, capture_output=True)
     out = {}
-    for name in turns["base"][0]:
-        old = statistics.median(t[name] for t in turns["base"])
+    for name in turns["this"][0]:
+        # a measurement the base tree cannot make (a newer model option) has no base
+        old = (statistics.median(t[name] for t in turns["base"])
+               if name in turns["base"][0] else None)
         new = statistics.median(t[name] for t in turns["this"])
-        out[name] = (old, new, new / old)
+        out[name] = (old, new, None if old is None else new / old)
     return out
 
 
@@ -154,7 +165,10 @@ def section(base, head, rows, command, load_before, load_after, rounds):
              f"- {rounds} alternating turns per tree, each a fresh process; medians of medians.",
              "", "| measurement | base | this | this / base |", "|---|---:|---:|---:|"]
     for name, (old, new, ratio) in rows.items():
-        lines.append(f"| {name} | {old:.4g} | {new:.4g} | {ratio:.3f} |")
+        if old is None:
+            lines.append(f"| {name} | (cannot) | {new:.4g} | |")
+        else:
+            lines.append(f"| {name} | {old:.4g} | {new:.4g} | {ratio:.3f} |")
     return "\n".join(lines)
 
 

@@ -78,6 +78,8 @@ VARIANTS = {
     "gap-cutoff-only+smooth1e-9": (dict(smooth=1e-9), dict(triplet_nn=1.6)),
     # issue 12, round 4: Legendre filters reaching the (gap-placed) cutoff, not 2.0 nn
     "leg4-L4-to-cutoff": (dict(), dict(n_legendre=4, degree=4, legendre_range=10.0)),
+    # issue 12, round 5: one network input per Legendre degree (L + 1 per filter)
+    "leg4-L4-degree": (dict(), dict(n_legendre=4, degree=4, per_degree=True)),
 }
 
 JOB = r'''

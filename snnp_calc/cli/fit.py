@@ -33,6 +33,8 @@ FIT_OPTIONS = {
     "n_legendre": (int, "factorised (Legendre) triplet filters, O(n) per atom"),
     "legendre_degree": (int, "highest Legendre degree L of their angular functions (0..12)"),
     "legendre_cutoff": (float, "last knot of their radial splines, Å (default: the cutoff)"),
+    "legendre_outputs": (str, "network inputs of each: sum (default; one, g = Σ c_λ P_λ) or "
+                              "degree (one per degree λ, L + 1)"),
     "hidden": (str, "MLP hidden widths, e.g. 16,16 (empty: linear readout)"),
     "activation": (str, "softplus (default), tanh, silu or celu"),
     "core": (str, "short-range repulsion: zbl (default of s-nnp) or none (default of s-meam, "
@@ -175,6 +177,11 @@ def run(args):
         options["hidden"] = _list(s["hidden"], int)
     if "core" in s:
         options["core"] = None if s["core"] == "none" else s["core"]
+    if "legendre_outputs" in s:
+        if s["legendre_outputs"] not in ("sum", "degree"):
+            raise ValueError(f"--legendre-outputs: expected sum or degree, got "
+                             f"{s['legendre_outputs']!r}")
+        options["per_degree"] = s["legendre_outputs"] == "degree"
     start = read_model(s["resume"], committee=False) if "resume" in s else s.get("preset", "s-nnp")
     to_lammps = file_format(s["out"]) == "meam/spline"
     if to_lammps and (s.get("committee") or (start != "s-meam" and (

@@ -90,10 +90,12 @@ class ParameterMap:
         S = model.n_species
         self.n_w = model.kernel_model.w_ew.shape[1]
         a_base = q_off[-1]
-        # the kernels' slots hold power coefficients a = c L (Legendre c, L = legendre_to_power)
+        # the kernels' slots hold the power coefficients a_o of each readout input o of the
+        # Legendre filters (a_o = c p, p = legendre_to_power; per degree λ, a_o = c_λ p_λ)
         self.n_lc = sum(filt.c.size for filt in model.legendre)
         self.to_power = legendre_to_power(model.legendre[0].degree) if model.legendre else None
-        w_base = a_base + self.n_lc
+        self.per_degree = bool(model.legendre) and model.legendre[0].per_degree
+        w_base = a_base + model.kernel_model.a_oyg.size
         e0_base = w_base + S * self.n_w
         self.slots = GradientSlots(np.array(q_off, np.int64), a_base, w_base, e0_base,
                                    e0_base + S)
@@ -108,6 +110,17 @@ class ParameterMap:
         if key not in self._penalties:
             self._penalties[key] = Regularisation(self._model, *key)
         return self._penalties[key]
+
+    def _coefficient_gradient(self, model, grad_a):
+        """d/dc (K_l, P, L+1, flattened) from the kernels' d/da_o (K_o, P, L+1)."""
+        p = self.to_power
+        L1, K_l = p.shape[0], len(model.legendre)
+        if self.per_degree:
+            # a_{kλ,q,n} = c_{k,q,λ} p_λn
+            grad_a = grad_a.reshape(K_l, L1, -1, L1)
+            return np.einsum("klqn,ln->kql", grad_a, p).reshape(-1)
+        # a_{k,q,n} = Σ_λ c_{k,q,λ} p_λn
+        return (grad_a.reshape(-1, L1) @ p.T).reshape(-1)
 
     def to_parameters(self, model, grad):
         """Map a kernel gradient (local slots, weights, e0, N(0) counts) to ``to_vector`` order."""
@@ -134,8 +147,7 @@ class ParameterMap:
             gp = P.T @ grad[q:q + P.shape[0]]
             parts.append(gp[~s.fixed])
         if self.n_lc:
-            grad_a = grad[slots.a_base:slots.w_base].reshape(-1, self.to_power.shape[0])
-            parts.append((grad_a @ self.to_power.T).reshape(-1))
+            parts.append(self._coefficient_gradient(model, grad[slots.a_base:slots.w_base]))
         if self.mlp:
             parts.append(grad[slots.w_base:slots.e0_base])
         parts.append(grad[slots.e0_base:slots.c0_base])
@@ -174,7 +186,8 @@ class Workspace:
     def __init__(self, data, model):
         n = len(data.species_n)
         n_pairs = len(data.i_p)
-        self.atoms = atom_scratch(n, n_pairs, len(model.rho), len(model.f), len(model.legendre))
+        self.atoms = atom_scratch(n, n_pairs, len(model.rho), len(model.f), len(model.legendre),
+                                  len(model.kernel_model.a_oyg))
         self.loss = LossScratch(np.zeros((n_pairs, 3)), np.zeros(n_pairs), np.zeros((n, 3)),
                                 np.zeros(data.n_structures), np.zeros((data.n_structures, 6)),
                                 np.zeros(data.n_structures))

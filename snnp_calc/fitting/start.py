@@ -28,7 +28,6 @@ from .._files import is_path
 from ..io import read_model
 from ..model.core import ZBLCore
 from ..model.initial import initial_model
-from ..model.legendre import LegendreFilter
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.reparam import share_filters
 from ..model.splines import Spline
@@ -89,6 +88,7 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
                        n_legendre=len(filters_from.legendre))
         if filters_from.legendre:
             options["degree"] = filters_from.legendre[0].degree
+            options["per_degree"] = filters_from.legendre[0].per_degree
         cutoff = cutoff or max(s.x1 for row in filters_from.rho + filters_from.f for s in row)
     cutoff = float(cutoff) if cutoff else default_cutoff(frames, nearest)
     r_min = round(min(0.9 * shortest, 0.8 * nearest), 2)
@@ -147,7 +147,7 @@ def _with_filters(model, source):
                          f"(a one-species model or shared filters); {source.species} has "
                          "different ones")
     S, P = model.n_species, model.n_species * (model.n_species + 1) // 2
-    legendre = [LegendreFilter([filt.f[0]] * S, np.repeat(filt.c[:1], P, axis=0))
+    legendre = [dataclasses.replace(filt, f=[filt.f[0]] * S, c=np.repeat(filt.c[:1], P, axis=0))
                 for filt in source.legendre]
     return dataclasses.replace(model, rho=[[row[0]] * S for row in source.rho],
                                f=[[row[0]] * S for row in source.f],

@@ -1,15 +1,15 @@
-"""The project's JSON model file (format "snnp", version 3; DESIGN.md §4).
+"""The project's JSON model file (format "snnp", version 4; DESIGN.md §4).
 
-Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
-(0,0), (0,1), ..., (0,S-1), (1,1), ...; K = K_rho + K_t + K_l filters)::
+Layout (S species, P = S(S+1)/2 species pairs (0,0), (0,1), ..., (0,S-1), (1,1), ...;
+K = K_rho + K_t + K_o inputs, K_o = K_l, or K_l (L + 1) with legendre_outputs "degree")::
 
-    {"format": "snnp", "version": 3,
+    {"format": "snnp", "version": 4,
      "units": {"energy": "eV", "length": "Angstrom"},
      "species": [S symbols],
      "cutoff": float,                  # equals Model.cutoff exactly
      "filters": {"rho": [K_rho x [S splines]], "f": [K_t x [S splines]],
                  "g": [K_t x [P splines]],
-                 "legendre_degree": L,
+                 "legendre_degree": L, "legendre_outputs": "sum" | "degree",
                  "legendre": [K_l x {"f": [S splines], "c": [P x [L + 1 floats]]}]},
      "pair": null | [P splines],
      "readout": {"kind": "mlp", "activation": str, "hidden": [int, ...],
@@ -23,30 +23,26 @@ Document layout (S species, P = S(S+1)/2 unordered species pairs in the order
     spline = {"x0": float, "x1": float, "n_knots": M, "y": [M floats],
               "d0": float, "dN": float, "fixed": [sorted indices in 0..M+1]}
 
-Version 2 is version 3 without ``filters.legendre_degree`` and
-``filters.legendre`` (the factorised triplet filters of
-:mod:`snnp_calc.model.legendre`; ``c`` holds the Legendre coefficients of g
-per species pair), version 1 version 2 without ``core``; the reader takes
-all three, the writer writes version 3. Floats are written with ``repr``
-(shortest string that reads back to the same float64), every numeric vector
-on one line and a matrix one row per line. The reader is strict: it fills in
-nothing and raises :class:`~snnp_calc.errors.ModelFileError` naming the file
-and the key path (``Mo.json: filters.rho[0][1].y: expected 10 numbers, got 9``).
+Older versions lack keys: 3 ``filters.legendre_outputs`` (read as ``"sum"``, one
+readout input per Legendre filter; ``"degree"`` is one per degree, the ``per_degree``
+filters of :mod:`snnp_calc.model.legendre`), 2 also ``filters.legendre_degree`` and
+``filters.legendre``, 1 also ``core``; the writer writes version 4. Floats are written
+with ``repr`` (shortest round trip), a vector on one line, a matrix a row per line. The
+reader is strict: it fills in nothing and raises :class:`~snnp_calc.errors.ModelFileError`
+naming the file and the key path (``Mo.json: filters.rho[0][1].y: expected 10 numbers,
+got 9``).
 
 Beyond types and shapes it checks (as the LAMMPS plugin's reader,
 ``lammps/src/snnp_model_json.cpp``, does, with the same limits):
 - every spline's knot spacing and coefficients are representable
   (:func:`~snnp_calc.model.splines.check_spacing`);
-- the radial splines (``filters.rho``, ``filters.f``, ``pair``, the Legendre
-  filters' ``f``) end with value 0 and slope 0 at their last knot (DESIGN.md
-  §1), so that energy and forces are continuous at the cutoff; the writer
-  refuses a model whose radial splines do not (a LAMMPS meam/spline file may
-  end otherwise: keep such a model as meam/spline);
-- input scales are normal positive float64 (the readout divides by them);
-  ``X`` (atomic number 0) is no species;
-- no file makes a reader allocate absurdly: at most :data:`MAX_KNOTS` knots,
-  :data:`MAX_FILTERS` filters of each kind, degree 12, :data:`MAX_LAYERS`
-  hidden layers of :data:`MAX_WIDTH` units.
+- the radial splines (``filters.rho``, ``filters.f``, ``pair``, the Legendre filters'
+  ``f``) end with value 0 and slope 0 (DESIGN.md §1: energy and forces continuous at the
+  cutoff); the writer refuses a model whose do not (keep such a one as meam/spline);
+- input scales are normal positive float64 (the readout divides by them); ``X`` is no
+  species;
+- no file makes a reader allocate absurdly: at most :data:`MAX_KNOTS` knots, :data:`MAX_FILTERS`
+  filters of each kind, degree 12, :data:`MAX_LAYERS` hidden layers of :data:`MAX_WIDTH` units.
 """
 import numpy as np
 from ase.data import atomic_numbers
@@ -60,8 +56,9 @@ from ..model.splines import MAX_KNOTS, Spline
 from .json_document import Reader, dumps_document, key_path, parse, read_text, type_name
 
 FORMAT = "snnp"
-VERSION = 3
-VERSIONS = (1, 2, 3)
+VERSION = 4
+VERSIONS = (1, 2, 3, 4)
+LEGENDRE_OUTPUTS = ("sum", "degree")
 UNITS = {"energy": "eV", "length": "Angstrom"}
 TOP_KEYS = ("format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
             "e0", "core", "metadata")
@@ -145,6 +142,8 @@ def _filters_dict(model):
     out = {name: [[_spline_dict(s) for s in row] for row in rows]
            for name, rows in (("rho", model.rho), ("f", model.f), ("g", model.g))}
     out["legendre_degree"] = model.legendre[0].degree if model.legendre else 0
+    per_degree = bool(model.legendre) and model.legendre[0].per_degree
+    out["legendre_outputs"] = LEGENDRE_OUTPUTS[per_degree]
     out["legendre"] = [{"f": [_spline_dict(s) for s in filt.f], "c": filt.c.tolist()}
                        for filt in model.legendre]
     return out
@@ -208,9 +207,13 @@ def _read_species(r, value):
     return tuple(species)
 
 
-def _read_legendre(r, value, S, P):
-    """The Legendre filters of ``filters`` (version 3): radial splines and coefficients."""
+def _read_legendre(r, value, S, P, version):
+    """The Legendre filters of ``filters`` (version 3, 4): radial splines and coefficients."""
     L = r.integer(value["legendre_degree"], "filters.legendre_degree", 0, MAX_DEGREE)
+    outputs = (r.string(value["legendre_outputs"], "filters.legendre_outputs")
+               if version >= 4 else "sum")
+    if outputs not in LEGENDRE_OUTPUTS:
+        r.fail("filters.legendre_outputs", f"expected 'sum' or 'degree', got {outputs!r}")
     rows = r.array(value["legendre"], "filters.legendre")
     if len(rows) > MAX_FILTERS:
         r.fail("filters.legendre", f"expected at most {MAX_FILTERS} filters, got {len(rows)}")
@@ -220,15 +223,15 @@ def _read_legendre(r, value, S, P):
         row = r.obj(row, path, ("f", "c"))
         f = _spline_list(r, row["f"], f"{path}.f", S, "splines (one per neighbour species)",
                          radial=True)
-        c = r.matrix(row["c"], f"{path}.c", (P, L + 1))
-        out.append(LegendreFilter(f, c))
+        out.append(LegendreFilter(f, r.matrix(row["c"], f"{path}.c", (P, L + 1)),
+                                  outputs == "degree"))
     return out
 
 
 def _read_filters(r, value, S, P, version):
     """``{"rho": [[Spline]], "f": ..., "g": ..., "legendre": [LegendreFilter]}``."""
-    value = r.obj(value, "filters", ("rho", "f", "g", "legendre_degree", "legendre")
-                  if version >= 3 else ("rho", "f", "g"))
+    keys = ("rho", "f", "g") + (("legendre_degree", "legendre") if version >= 3 else ())
+    value = r.obj(value, "filters", keys + (("legendre_outputs",) if version >= 4 else ()))
     out = {}
     for name, width, per in (("rho", S, "neighbour species"), ("f", S, "neighbour species"),
                              ("g", P, "unordered species pair")):
@@ -240,22 +243,22 @@ def _read_filters(r, value, S, P, version):
         out[name] = [_spline_list(r, row, f"{path}[{k}]", width, f"splines (one per {per})",
                                   radial=name != "g")
                      for k, row in enumerate(rows)]
-    out["legendre"] = _read_legendre(r, value, S, P) if version >= 3 else []
+    out["legendre"] = _read_legendre(r, value, S, P, version) if version >= 3 else []
     if not out["rho"] and not out["f"] and not out["legendre"]:
         r.fail("filters", "the model needs at least one filter")
     return out
 
 
-def _read_readout(r, value, S, k_rho, k_t, k_l):
-    """The readout, checked against S species and K = k_rho + k_t + k_l inputs."""
+def _read_readout(r, value, S, k_rho, k_t, k_o):
+    """The readout, checked against S species and K = k_rho + k_t + k_o inputs."""
     if "kind" not in r.obj(value, "readout"):
         r.fail("readout.kind", "missing key")
     kind = r.string(value["kind"], "readout.kind")
     if kind == "spline":
         value = r.obj(value, "readout", ("kind", "U"))
-        if (k_rho, k_t, k_l) != (1, 1, 0):
+        if (k_rho, k_t, k_o) != (1, 1, 0):
             r.fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one "
-                   f"triplet filter, got K_rho = {k_rho}, K_t = {k_t} and K_l = {k_l}")
+                   f"triplet filter, got K_rho = {k_rho}, K_t = {k_t} and {k_o} Legendre inputs")
         return SplineReadout(_spline_list(r, value["U"], "readout.U", S, "splines (one per species)"))
     if kind != "mlp":
         r.fail("readout.kind", f"unknown readout kind {kind!r}; expected 'mlp' or 'spline'")
@@ -269,7 +272,7 @@ def _read_readout(r, value, S, k_rho, k_t, k_l):
     if len(hidden) > MAX_LAYERS:
         r.fail("readout.hidden", f"expected at most {MAX_LAYERS} hidden layers, got {len(hidden)}")
     hidden = tuple(r.integer(h, f"readout.hidden[{i}]", 1, MAX_WIDTH) for i, h in enumerate(hidden))
-    K = k_rho + k_t + k_l
+    K = k_rho + k_t + k_o
     offset = r.matrix(value["input_offset"], "readout.input_offset", (S, K))
     scale = r.matrix(value["input_scale"], "readout.input_scale", (S, K))
     for a, k in zip(*np.nonzero(~(scale >= _TINY))):
@@ -355,7 +358,7 @@ def from_dict(d, source="<dict>"):
            _spline_list(r, d["pair"], "pair", P, "splines (one per unordered species pair)",
                         radial=True))
     readout = _read_readout(r, d["readout"], S, len(filters["rho"]), len(filters["f"]),
-                            len(filters["legendre"]))
+                            sum(filt.n_outputs for filt in filters["legendre"]))
     e0 = r.vector(d["e0"], "e0", S)
     metadata = r.obj(d["metadata"], "metadata")
     core = _read_core(r, d.get("core"))
@@ -381,15 +384,7 @@ def loads(text, source="<string>"):
 
 
 def read_json(path):
-    """Read a JSON model file.
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    Model
+    """Read a JSON model file at ``path`` (str or path-like) as a Model.
 
     Raises
     ------

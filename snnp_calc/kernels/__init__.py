@@ -11,7 +11,7 @@ layers above:
 ``_t``  triplets (j, l) of one atom, j > l
 ``_c``  Cartesian components (3); ``_cc`` a 3 x 3 tensor
 ``_v``  Voigt components (6): xx, yy, zz, yz, xz, xy
-``_f``  descriptor filters, K = K_rho + K_t + K_l (pair, triplet, Legendre)
+``_f``  descriptor filters, K = K_rho + K_t + K_o (pair, triplet, Legendre inputs)
 ``_r``  pair (rho) filters, K_rho
 ``_k``  triplet filters, K_t
 ``_x``  splines of a spline table
@@ -19,6 +19,7 @@ layers above:
 ``_e``  species (elements)
 ``_y``  unordered species pairs, P = S(S+1)/2
 ``_l``  factorised (Legendre) triplet filters, K_l
+``_o``  their readout inputs, K_o (K_l, or K_l (L+1) with one per degree)
 ``_g``  polynomial degrees 0..L of their angular functions
 ``_a``  monomials u^α of degree 0..L (their Cartesian moments)
 ``_w``  flat readout weights of one species

@@ -143,9 +143,10 @@ def triplet_forces(n_t, K_r, K_t, dR_f, ws, tr):
 
 
 @njit(**KERNEL)
-def atom_scratch(n, n_pairs, K_r, K_t, K_l):
-    """An :class:`~snnp_calc.kernels.layout.AtomScratch`, zero where atom_terms accumulates."""
-    K = K_r + K_t + K_l
+def atom_scratch(n, n_pairs, K_r, K_t, K_l, K_o):
+    """An :class:`~snnp_calc.kernels.layout.AtomScratch`, zero where atom_terms accumulates
+    (K_o readout inputs of K_l Legendre filters)."""
+    K = K_r + K_t + K_o
     return AtomScratch(np.empty(n_pairs), np.empty((n_pairs, 3)), np.empty((n_pairs, K_t)),
                        np.empty((n_pairs, K_t)), np.empty((n_pairs, K_r)), np.empty(n_pairs),
                        np.zeros((n, K)), np.zeros((n, K)), np.zeros(n), np.zeros((n_pairs, 3)),
@@ -165,10 +166,10 @@ def largest_block(first_n, lo, hi):
 def triplet_scratch(n_max, km):
     """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms of at most ``n_max`` pairs."""
     T = max(n_max * (n_max - 1) // 2, 1) if km.n_triplet else 1
-    K_l, S, N_a = km.n_legendre, km.n_species, len(km.mono_a)
+    K_l, S, N_a, K_o = km.n_legendre, km.n_species, len(km.mono_a), len(km.a_oyg)
     return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * km.n_triplet)),
                           np.zeros((3, km.sizes.sum())), np.zeros((3, K_l, S, N_a)),
-                          np.zeros((2, K_l, S)), np.zeros((K_l, S, N_a)),
+                          np.zeros((K_o, S, N_a)), np.zeros((4, K_l, S)), np.zeros((K_l, S, N_a)),
                           np.zeros((n_max if K_l else 1, 6, N_a)))
 
 
@@ -238,7 +239,7 @@ def single_point(i_p, j_p, D_pc, species_n, km, parallel):
     """
     n = len(species_n)
     nb = Neighbours(i_p, j_p, D_pc, first_of(i_p, n), species_n)
-    ws = atom_scratch(n, len(i_p), km.n_rho, km.n_triplet, km.n_legendre)
+    ws = atom_scratch(n, len(i_p), km.n_rho, km.n_triplet, km.n_legendre, len(km.a_oyg))
     if parallel:
         atoms_parallel(nb, km, ws)
     else:

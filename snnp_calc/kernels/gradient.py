@@ -46,7 +46,7 @@ def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
     j_p, species_n = nb.j_p, nb.species_n
     table = table_of(km)
     p0, p1 = nb.first_n[i], nb.first_n[i + 1]
-    Gdot_f = np.zeros(K_r + K_t + km.n_legendre)
+    Gdot_f = np.zeros(K_r + K_t + len(km.a_oyg))
     for p in range(p0, p1):
         rd = u_pc[p, 0] * delta_pc[p, 0] + u_pc[p, 1] * delta_pc[p, 1] + u_pc[p, 2] * delta_pc[p, 2]
         rdot_p[p] = rd
@@ -82,7 +82,7 @@ def _readout_adjoint(i, ce, Gdot_f, nb, km, ws, slots, gs, grad_q):
     ``A = ce ∇R + H Ġ``, ``B = ∇R`` (H: the readout's Hessian in G).
     """
     a = nb.species_n[i]
-    K = km.n_rho + km.n_triplet + km.n_legendre
+    K = km.n_rho + km.n_triplet + len(km.a_oyg)
     A_f = np.empty(K)
     B_f = np.empty(K)
     if km.readout_kind == READOUT_SPLINE:

@@ -114,8 +114,13 @@ class KernelModel(NamedTuple):
         First spline of their radial splines f (filter k, species b: base_l + k S + b).
     legendre_range : float
         Å, the :attr:`triplet_range` of those splines.
-    a_lyg : ndarray, shape (K_l, P, L + 1)
-        Power coefficients of their angular functions, ``g_kq(x) = Σ_n a_lyg x^n``.
+    a_oyg : ndarray, shape (K_o, P, L + 1)
+        Power coefficients of the angular function of each of their K_o readout
+        inputs, ``g_oq(x) = Σ_n a_oyg x^n``: one per filter, or one per filter
+        and degree (``outputs_per_filter`` = 1 or L + 1; input o belongs to filter
+        ``o // outputs_per_filter``).
+    outputs_per_filter : int
+        Readout inputs of each Legendre filter.
     mono_ad, mono_lower_ad, mono_a, mono_w : ndarray, shapes (N, 3), (N, 3), (N,), (N,)
         The monomials u^α of degree 0..L (``_a`` is the monomial axis, ``_d`` the
         axis of an exponent): exponents, the index of α − e_d
@@ -151,7 +156,8 @@ class KernelModel(NamedTuple):
     degree: int
     base_l: int
     legendre_range: float
-    a_lyg: np.ndarray
+    a_oyg: np.ndarray
+    outputs_per_filter: int
     mono_ad: np.ndarray
     mono_lower_ad: np.ndarray
     mono_a: np.ndarray
@@ -243,9 +249,10 @@ class TripletScratch(NamedTuple):
     cos_t : (T,) cos theta_jil.
     g_tk2 : (T, 2 K_t) angular splines g_k (columns :K_t) and their derivatives (K_t:).
     buf_3h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`).
-    mh_3lea, t_2le, x_lea, mono_p6a : the Legendre filters' moments M, H, Ṁ,
-        their self terms T, Ṫ, the adjoint X and the monomial table of each of
-        the atom's pairs
+    mh_3lea, h_oea, t_4le, x_lea, mono_p6a : the Legendre filters' moments M,
+        a weighted sum of the H of their inputs and Ṁ; each input's H; the self
+        terms T, Ṫ and two weighted sums of the inputs' self weights; the adjoint
+        X and the monomial table of each of the atom's pairs
         (:mod:`snnp_calc.kernels.legendre`).
     """
 
@@ -254,7 +261,8 @@ class TripletScratch(NamedTuple):
     g_tk2: np.ndarray
     buf_3h: np.ndarray
     mh_3lea: np.ndarray
-    t_2le: np.ndarray
+    h_oea: np.ndarray
+    t_4le: np.ndarray
     x_lea: np.ndarray
     mono_p6a: np.ndarray
 

@@ -181,7 +181,7 @@ def readout_eval(km, a, G_f, dR_f, buf_3h):
 @njit(**KERNEL)
 def readout_zero(km_raw):
     """(S,) the readout's raw value at G = 0 per species, for a model whose ``R0_e`` is zero."""
-    K = km_raw.n_rho + km_raw.n_triplet + km_raw.n_legendre
+    K = km_raw.n_rho + km_raw.n_triplet + len(km_raw.a_oyg)
     R0_e = np.zeros(km_raw.n_species)
     grad_f = np.zeros(K)
     buf_3h = np.zeros((3, km_raw.sizes.sum()))

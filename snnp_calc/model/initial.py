@@ -53,7 +53,7 @@ def _chebyshev(k, n_knots, P):
 def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                   n_knots_angular=8, hidden=(32, 32), activation="tanh", pair=True,
                   readout="mlp", noise=0.0, seed=0, triplet_cutoff=None, n_legendre=0,
-                  degree=6, legendre_cutoff=None):
+                  degree=6, legendre_cutoff=None, per_degree=False):
     """A smooth s-NNP to start a fit from, or to test with.
 
     Parameters
@@ -69,9 +69,10 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
         Numbers of pair and triplet filters.
     n_knots, n_knots_angular : int
         Knots of radial and angular splines.
-    n_legendre, degree, legendre_cutoff : int, int, float or None
+    n_legendre, degree, legendre_cutoff, per_degree : int, int, float or None, bool
         Factorised (Legendre) triplet filters (:mod:`snnp_calc.model.legendre`), their
-        degree L and the last knot of their radial splines, Å (default: ``cutoff``).
+        degree L, the last knot of their radial splines, Å (default: ``cutoff``), and
+        whether each gives the network one input per degree (their ``c`` then start at 1).
     hidden : tuple of int
         MLP hidden widths (empty: a linear readout).
     activation : str
@@ -115,7 +116,7 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                           r_t, n_knots)) for _ in range(S)] for k in range(n_triplet)]
     g = [[perturb(s) for s in _chebyshev(k, n_knots_angular, P)] for k in range(n_triplet)]
     legendre = _legendre_filters(species, r_min, float(legendre_cutoff or cutoff), n_legendre,
-                                 degree, n_knots, perturb, rng, noise)
+                                 degree, n_knots, perturb, rng, noise, per_degree)
     phi = []
     if pair:
         phi = [perturb(_radial(lambda r: 0.5 * (r_min / r) ** 4 * fc(r) / fc(r_min), r_min,
@@ -126,13 +127,15 @@ def initial_model(species, cutoff, r_min=1.5, n_rho=4, n_triplet=8, n_knots=10,
                      legendre=legendre)
     if readout != "mlp":
         raise ValueError(f"readout must be 'mlp' or 'spline', got {readout!r}")
+    K = n_rho + n_triplet + sum(filt.n_outputs for filt in legendre)
     return Model(tuple(species), rho, f, g, phi,
-                 _glorot_mlp(S, n_rho + n_triplet + n_legendre, tuple(hidden), activation, rng),
-                 e0, legendre=legendre)
+                 _glorot_mlp(S, K, tuple(hidden), activation, rng), e0, legendre=legendre)
 
 
-def _legendre_filters(species, r_min, r_l, n_legendre, degree, n_knots, perturb, rng, noise):
-    """Legendre filters: radial bumps spread over [r_min, r_l], g_k = P_{k mod (L+1)}."""
+def _legendre_filters(species, r_min, r_l, n_legendre, degree, n_knots, perturb, rng, noise,
+                      per_degree):
+    """Legendre filters: radial bumps spread over [r_min, r_l], g_k = P_{k mod (L+1)}
+    (per degree: every c_kλ = 1, each input a pure P_λ sum)."""
     if n_legendre and not r_min < r_l:
         raise ValueError(f"legendre_cutoff must exceed r_min = {r_min} Å, got {r_l}")
     S = len(species)
@@ -146,8 +149,10 @@ def _legendre_filters(species, r_min, r_l, n_legendre, degree, n_knots, perturb,
              for _ in range(S)]
         c = np.zeros((P, degree + 1))
         c[:, k % (degree + 1)] = 1.0
+        if per_degree:
+            c[:] = 1.0
         c += noise * rng.standard_normal(c.shape)
-        out.append(LegendreFilter(f, c))
+        out.append(LegendreFilter(f, c, per_degree))
     return out
 
 

@@ -12,7 +12,7 @@ from ase.data import atomic_numbers
 
 from ..kernels.layout import ACTIVATIONS, READOUT_MLP, READOUT_SPLINE, KernelModel
 from ..kernels.readout import readout_zero
-from .legendre import lowered, monomials, power_coefficients
+from .legendre import lowered, monomials, output_power_coefficients
 from .splines import pack
 
 
@@ -34,15 +34,16 @@ def kernel_form(model):
     S = model.n_species
     K_r, K_t, K_l = len(model.rho), len(model.f), len(model.legendre)
     P = S * (S + 1) // 2
-    kind, act, sizes, w_ew, xoff, xscale = _readout_arrays(model, K_r + K_t + K_l)
+    kind, act, sizes, w_ew, xoff, xscale = _readout_arrays(model, model.n_filters)
     base_f = K_r * S
     base_g = base_f + K_t * S
     base_phi = base_g + K_t * P
     base_u = base_phi + int(bool(model.phi)) * P
     base_l = base_u + (S if kind == READOUT_SPLINE else 0)
     L = model.legendre[0].degree if K_l else 0
-    a_lyg = (np.array([power_coefficients(filt.c) for filt in model.legendre])
+    a_oyg = (np.concatenate([output_power_coefficients(filt) for filt in model.legendre])
              if K_l else np.zeros((0, P, 1)))
+    per_filter = model.legendre[0].n_outputs if K_l else 1
     mono_ad, mono_n, mono_w = monomials(L)
     core = model.core
     km = KernelModel(S, K_r, K_t, int(bool(model.phi)), kind, act, base_f, base_g, base_phi,
@@ -50,7 +51,7 @@ def kernel_form(model):
                      xscale, np.array(model.e0), np.zeros(S),
                      core.r_inner if core else 0.0, core.r_outer if core else 0.0,
                      np.array([float(atomic_numbers[s]) for s in model.species]),
-                     K_l, L, base_l, model.legendre_range, np.ascontiguousarray(a_lyg),
-                     mono_ad, lowered(mono_ad), mono_n, mono_w)
+                     K_l, L, base_l, model.legendre_range, np.ascontiguousarray(a_oyg),
+                     per_filter, mono_ad, lowered(mono_ad), mono_n, mono_w)
     # built with R0_e = 0, whose readout is the raw one that R0_e then shifts
     return km._replace(R0_e=readout_zero(km))

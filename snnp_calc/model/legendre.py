@@ -22,6 +22,15 @@ moment tensors, equivalent to the addition theorem of the spherical
 harmonics; the subtracted term removes j = l, where u_j · u_j = 1). The
 kernels use the power coefficients ``a`` (:func:`power_coefficients`); the
 model stores and fits the Legendre coefficients ``c``.
+
+A filter with ``per_degree`` gives the network L+1 inputs instead of one,
+``G_ikλ = Σ_{j<l} f f c_{kλ,b_j b_l} P_λ(cos θ_jil)``, whose sum over λ is the
+G_ik above: the same moments M and cost per pair, but the network, not a
+fixed linear combination, mixes the degrees (the per-degree invariants of
+the moment tensor and atomic cluster expansions; Shapeev, Multiscale Model.
+Simul. 14, 1153 (2016); Drautz, Phys. Rev. B 99, 014104 (2019)). The kernels
+treat each such input as a filter of its own whose power coefficients are
+``c_{kλ,q} p_λn`` (:func:`output_power_coefficients`).
 """
 from dataclasses import dataclass
 from math import factorial
@@ -37,10 +46,14 @@ MAX_DEGREE = 12
 
 @dataclass(frozen=True, eq=False)
 class LegendreFilter:
-    """One factorised triplet filter: radial splines ``f`` (S) and coefficients ``c`` (P, L+1)."""
+    """One factorised triplet filter: radial splines ``f`` (S) and coefficients ``c`` (P, L+1).
+
+    With ``per_degree`` it gives the readout one input per degree λ (module docstring).
+    """
 
     f: tuple
     c: np.ndarray
+    per_degree: bool = False
 
     def __post_init__(self):
         f = tuple(self.f)
@@ -55,6 +68,8 @@ class LegendreFilter:
                              f"{c.shape[1] - 1}")
         if not np.isfinite(c).all():
             raise ValueError("Legendre coefficients must be finite")
+        if not isinstance(self.per_degree, bool):
+            raise TypeError(f"per_degree must be a bool, got {self.per_degree!r}")
         c.flags.writeable = False
         object.__setattr__(self, "f", f)
         object.__setattr__(self, "c", c)
@@ -64,6 +79,11 @@ class LegendreFilter:
         """L, the highest Legendre degree."""
         return self.c.shape[1] - 1
 
+    @property
+    def n_outputs(self):
+        """The readout inputs this filter gives: L+1 with ``per_degree``, else 1."""
+        return self.degree + 1 if self.per_degree else 1
+
     def g(self, x, pair=0):
         """The angular function g_{k,bc}(x) of species pair ``pair`` and its derivative."""
         coef = self.c[pair]
@@ -72,7 +92,7 @@ class LegendreFilter:
     def equals(self, other):
         return (isinstance(other, LegendreFilter) and len(self.f) == len(other.f)
                 and all(a.equals(b) for a, b in zip(self.f, other.f))
-                and np.array_equal(self.c, other.c))
+                and np.array_equal(self.c, other.c) and self.per_degree == other.per_degree)
 
 
 def legendre_to_power(L):
@@ -87,6 +107,18 @@ def power_coefficients(c):
     """Power coefficients ``a`` (..., L+1) of Legendre coefficients ``c`` (..., L+1)."""
     c = np.asarray(c, dtype=np.float64)
     return c @ legendre_to_power(c.shape[-1] - 1)
+
+
+def output_power_coefficients(filt):
+    """(O, P, L+1) power coefficients of each readout input of ``filt`` (O = n_outputs).
+
+    One input: those of g (:func:`power_coefficients`); per degree λ: those of
+    ``c_{kλ,q} P_λ(x)``.
+    """
+    if not filt.per_degree:
+        return power_coefficients(filt.c)[None]
+    p = legendre_to_power(filt.degree)
+    return filt.c.T[:, :, None] * p[:, None, :]
 
 
 def monomials(L):

@@ -21,7 +21,7 @@ marked fixed, all readout weights, e0) to one flat float64 vector, in the
 order rho, f, g, phi, U, the Legendre filters' f and their coefficients c, readout
 weights, e0.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -159,7 +159,10 @@ class Model:
             if filt.degree != legendre[0].degree:
                 raise ValueError(f"legendre[{k}] has degree {filt.degree}, legendre[0] "
                                  f"{legendre[0].degree}: one degree L for all")
-        K = len(rho) + len(f) + len(legendre)
+            if filt.per_degree != legendre[0].per_degree:
+                raise ValueError(f"legendre[{k}] has per_degree={filt.per_degree}, legendre[0] "
+                                 f"{legendre[0].per_degree}: one kind of output for all")
+        K = len(rho) + len(f) + sum(filt.n_outputs for filt in legendre)
         if K == 0:
             raise ValueError("a model needs at least one filter")
         if isinstance(self.readout, SplineReadout):
@@ -202,8 +205,8 @@ class Model:
 
     @property
     def n_filters(self):
-        """K = K_rho + K_t + K_l, the readout's inputs."""
-        return len(self.rho) + len(self.f) + len(self.legendre)
+        """K = K_rho + K_t + K_l O, the readout's inputs (O inputs per Legendre filter)."""
+        return len(self.rho) + len(self.f) + sum(filt.n_outputs for filt in self.legendre)
 
     @property
     def radial_splines(self):
@@ -320,7 +323,7 @@ class Model:
         if isinstance(ro, SplineReadout):
             ro = SplineReadout([spline(s) for s in ro.U])
         legendre_f = [[spline(s) for s in filt.f] for filt in self.legendre]
-        legendre = [LegendreFilter(lf, take(filt.c.size).reshape(filt.c.shape))
+        legendre = [replace(filt, f=lf, c=take(filt.c.size).reshape(filt.c.shape))
                     for lf, filt in zip(legendre_f, self.legendre)]
         if isinstance(ro, MLPReadout):
             weights = [[take(w.size).reshape(w.shape) for w in layers] for layers in ro.weights]
@@ -383,5 +386,6 @@ def select_species(model, species):
     else:
         ro = MLPReadout(ro.activation, ro.hidden, [ro.weights[a] for a in old],
                         ro.offset[old], ro.scale[old])
-    legendre = [LegendreFilter([filt.f[a] for a in old], filt.c[pairs]) for filt in model.legendre]
+    legendre = [replace(filt, f=[filt.f[a] for a in old], c=filt.c[pairs])
+                for filt in model.legendre]
     return Model(species, rho, f, g, phi, ro, model.e0[old], model.metadata, model.core, legendre)

@@ -21,7 +21,6 @@ import dataclasses
 
 import numpy as np
 
-from .legendre import LegendreFilter
 from .model import MLPReadout, SplineReadout
 
 GROUPS = ("filters", "rho", "f", "g", "legendre", "pair", "readout", "e0")
@@ -101,7 +100,7 @@ def share_filters(model):
         return out
 
     radial = shared("legendre f", [filt.f for filt in model.legendre])
-    legendre = [LegendreFilter(f, np.repeat(filt.c[:1], len(filt.c), axis=0))
+    legendre = [dataclasses.replace(filt, f=f, c=np.repeat(filt.c[:1], len(filt.c), axis=0))
                 for f, filt in zip(radial, model.legendre)]
     return dataclasses.replace(model, rho=shared("rho", model.rho), f=shared("f", model.f),
                                g=shared("g", model.g), legendre=tuple(legendre))

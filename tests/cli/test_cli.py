@@ -251,6 +251,20 @@ def test_fit_options_of_the_legendre_filters(reference_xyz, tmp_path):
     assert [filt.degree for filt in model.legendre] == [3, 3] and not model.f
     assert model.legendre_range == 3.9
     assert model.metadata["options"]["legendre_cutoff"] == 3.9
+    assert not model.legendre[0].per_degree and model.n_filters == 1 + 2
+
+
+def test_fit_option_legendre_outputs(reference_xyz, tmp_path, capsys):
+    path, _ = reference_xyz
+    out = tmp_path / "per-degree.json"
+    args = ["fit", "--train", str(path), "--out", str(out), "--max-iter", "2", "--n-rho", "1",
+            "--n-triplet", "0", "--hidden", "3", "--knots", "6", "--n-legendre", "2",
+            "--legendre-degree", "3"]
+    assert main(args + ["--legendre-outputs", "degree"]) == 0
+    model = read_model(out)
+    assert all(filt.per_degree for filt in model.legendre) and model.n_filters == 1 + 2 * 4
+    assert main(args + ["--legendre-outputs", "each"]) == 2
+    assert "--legendre-outputs: expected sum or degree, got 'each'" in capsys.readouterr().err
 
 
 def test_models_lists_the_shipped_models(capsys):

@@ -39,6 +39,8 @@ MODELS = {
     "linear": dict(hidden=()),
     "smeam": dict(n_rho=1, n_triplet=1, readout="spline"),
     "legendre": dict(hidden=(4,), n_triplet=0, n_legendre=2, degree=4, legendre_cutoff=4.2),
+    "legendre-per-degree": dict(hidden=(4,), activation="softplus", n_triplet=1, n_legendre=2,
+                                degree=3, per_degree=True, triplet_cutoff=3.5),
     "legendre-mixed": dict(hidden=(3,), activation="softplus", n_triplet=1, n_legendre=1,
                            degree=6, triplet_cutoff=3.5),
 }

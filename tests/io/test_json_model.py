@@ -50,6 +50,9 @@ ROUND_TRIP_MODELS = {
     "smeam_one_species": lambda: smeam_model(("Si",), seed=9),
     "legendre": lambda: initial_model(["Mo", "Ni"], 5.0, n_rho=2, n_triplet=1, n_legendre=3,
                                       degree=7, noise=0.1, seed=8, legendre_cutoff=4.5),
+    "legendre_per_degree": lambda: initial_model(["Mo", "Ni"], 5.0, n_rho=2, n_triplet=1,
+                                                 n_legendre=2, degree=4, per_degree=True,
+                                                 noise=0.1, seed=10, legendre_cutoff=4.5),
     "legendre_only": lambda: initial_model(["Ge"], 5.0, n_rho=0, n_triplet=0, n_legendre=2,
                                            degree=0, hidden=(3,), noise=0.1, seed=9),
     **{f"activation_{act}": (lambda act=act: initial_model(
@@ -202,7 +205,8 @@ MLP_CASES = [
     ("unknown_top_key", setter("extra", value=1), "extra"),
     ("unknown_format", setter("format", value="uf3"), "format"),
     ("format_not_string", setter("format", value=1), "format"),
-    ("version_4", setter("version", value=4), "version"),
+    ("version_5", setter("version", value=5), "version"),
+    ("legendre_outputs_in_version_3", setter("version", value=3), "filters.legendre_outputs"),
     ("legendre_in_version_2", setter("version", value=2), "filters.legendre_degree"),
     ("core_in_version_1", setter("version", value=1), "core"),
     ("core_unknown_kind", setter("core", value={"kind": "lj", "r_inner": 1.0, "r_outer": 2.0}),
@@ -337,6 +341,14 @@ LEGENDRE_CASES = [
     ("unknown_key", setter(*LEGENDRE, 0, "g", value=[]), "filters.legendre[0].g"),
     ("one_f_spline", lambda d: d["filters"]["legendre"][0]["f"].pop(), "filters.legendre[0].f"),
     ("readout_inputs", lambda d: d["filters"]["legendre"].pop(), "readout.input_offset[0]"),
+    ("unknown_outputs", setter("filters", "legendre_outputs", value="each"),
+     "filters.legendre_outputs"),
+    ("outputs_not_string", setter("filters", "legendre_outputs", value=1),
+     "filters.legendre_outputs"),
+    ("missing_outputs", deleter("filters", "legendre_outputs"), "filters.legendre_outputs"),
+    # one input per degree: the readout of one input per filter has too few
+    ("per_degree_inputs", setter("filters", "legendre_outputs", value="degree"),
+     "readout.input_offset[0]"),
 ]
 
 

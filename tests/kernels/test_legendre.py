@@ -30,28 +30,38 @@ from snnp_calc.model.splines import Spline
 SPECIES = ["Mo", "Ni"]
 
 
-def legendre_model(degree, species=SPECIES, seed=3):
+def legendre_model(degree, species=SPECIES, seed=3, per_degree=False):
     """Pair filters, two Legendre filters with generic coefficients, a small network."""
     model = initial_model(species, 4.6, r_min=1.8, n_rho=2, n_triplet=0, n_legendre=2,
-                          degree=degree, hidden=(6,), noise=0.1, seed=seed, legendre_cutoff=4.3)
+                          degree=degree, hidden=(6,), noise=0.1, seed=seed, legendre_cutoff=4.3,
+                          per_degree=per_degree)
     rng = np.random.default_rng(seed)
-    legendre = [LegendreFilter(filt.f, rng.normal(size=filt.c.shape)) for filt in model.legendre]
+    legendre = [LegendreFilter(filt.f, rng.normal(size=filt.c.shape), per_degree)
+                for filt in model.legendre]
     return Model(model.species, model.rho, model.f, model.g, model.phi, model.readout, model.e0,
                  legendre=legendre)
 
 
+def single_degrees(filt):
+    """The filters of each readout input of ``filt``: itself, or per degree λ, ``c_λ P_λ``."""
+    if not filt.per_degree:
+        return [filt]
+    return [LegendreFilter(filt.f, filt.c * (np.arange(filt.degree + 1) == lam))
+            for lam in range(filt.degree + 1)]
+
+
 def as_spline_filters(model, n_knots=7):
-    """The same model with each Legendre filter as a spline triplet filter (exact for L <= 3)."""
+    """The same model with each Legendre input as a spline triplet filter (exact for L <= 3)."""
     x = np.linspace(-1.0, 1.0, n_knots)
-    g = []
-    for filt in model.legendre:
+    f, g = [], []
+    for filt in [one for filt in model.legendre for one in single_degrees(filt)]:
         row = []
         for q in range(len(filt.c)):
             value, deriv = filt.g(x, q)
             row.append(Spline(-1.0, 1.0, value, deriv[0], deriv[-1]))
         g.append(row)
-    return Model(model.species, model.rho, [filt.f for filt in model.legendre], g, model.phi,
-                 model.readout, model.e0)
+        f.append(filt.f)
+    return Model(model.species, model.rho, f, g, model.phi, model.readout, model.e0)
 
 
 def cells():
@@ -102,10 +112,11 @@ def test_lowered_monomials_are_one_power_less():
                 assert lower[a, c] == 0
 
 
+@pytest.mark.parametrize("per_degree", [False, True], ids=["sum", "per-degree"])
 @pytest.mark.parametrize("degree", [0, 2, 3])
 @pytest.mark.parametrize("cell", ["bulk", "small", "triclinic"])
-def test_equals_the_explicit_triplet_sum(degree, cell):
-    model = legendre_model(degree)
+def test_equals_the_explicit_triplet_sum(degree, cell, per_degree):
+    model = legendre_model(degree, per_degree=per_degree)
     explicit = as_spline_filters(model)
     atoms = cells()[cell]
     got, want = {}, {}
@@ -128,8 +139,9 @@ def brute_force_descriptors(model, atoms):
     i_p, j_p, D_pc = neighbor_list("ijD", atoms, r_l)
     species_n = model.species_indices(atoms.numbers)
     S = model.n_species
-    G = np.zeros((len(atoms), len(model.legendre)))
-    for k, filt in enumerate(model.legendre):
+    inputs = [one for filt in model.legendre for one in single_degrees(filt)]
+    G = np.zeros((len(atoms), len(inputs)))
+    for k, filt in enumerate(inputs):
         for i in range(len(atoms)):
             mine = np.flatnonzero(i_p == i)
             r = np.linalg.norm(D_pc[mine], axis=1)
@@ -142,9 +154,10 @@ def brute_force_descriptors(model, atoms):
     return G
 
 
+@pytest.mark.parametrize("per_degree", [False, True], ids=["sum", "per-degree"])
 @pytest.mark.parametrize("species", [["Mo"], SPECIES])
-def test_high_degree_descriptors_equal_the_triplet_loop(species):
-    model = legendre_model(9, species=species)
+def test_high_degree_descriptors_equal_the_triplet_loop(species, per_degree):
+    model = legendre_model(9, species=species, per_degree=per_degree)
     atoms = cells()["triclinic"]
     if len(species) == 1:
         atoms.symbols = "Mo" * len(atoms)
@@ -163,3 +176,29 @@ def test_filter_rejects_bad_coefficients():
         LegendreFilter(f, np.zeros((3, 14)))
     with pytest.raises(ValueError, match="finite"):
         LegendreFilter(f, np.full((3, 3), np.nan))
+    with pytest.raises(TypeError, match="per_degree"):
+        LegendreFilter(f, np.zeros((3, 3)), per_degree=1)
+
+
+def test_per_degree_inputs_sum_to_the_filter():
+    """Σ_λ G_ikλ of a per-degree filter is the one input of the same filter summed."""
+    split = legendre_model(4, per_degree=True)
+    summed = Model(split.species, split.rho, split.f, split.g, split.phi,
+                   initial_model(SPECIES, 4.6, n_rho=2, n_triplet=0, n_legendre=2,
+                                 hidden=(6,)).readout, split.e0,
+                   legendre=[LegendreFilter(filt.f, filt.c) for filt in split.legendre])
+    assert split.n_filters == 2 + 2 * 5 and summed.n_filters == 2 + 2
+    atoms = cells()["triclinic"]
+    G = {name: evaluate(m, atoms.numbers, atoms.positions, atoms.cell.array,
+                        atoms.pbc)["descriptors"][:, 2:]
+         for name, m in (("split", split), ("summed", summed))}
+    np.testing.assert_allclose(G["split"].reshape(len(atoms), 2, 5).sum(axis=2), G["summed"],
+                               rtol=1e-12, atol=1e-12 * np.abs(G["summed"]).max())
+
+
+def test_model_needs_one_kind_of_legendre_output():
+    model = legendre_model(2)
+    mixed = [model.legendre[0], LegendreFilter(model.legendre[1].f, model.legendre[1].c, True)]
+    with pytest.raises(ValueError, match="one kind of output"):
+        Model(model.species, model.rho, model.f, model.g, model.phi, model.readout, model.e0,
+              legendre=mixed)

@@ -132,12 +132,17 @@ def test_model_shapes(plugin, tmp_path, n_rho, n_triplet, pair, hidden):
 
 
 @pytest.mark.parametrize("kind", sorted(STRUCTURES))
-@pytest.mark.parametrize("degree, n_triplet", [(0, 0), (4, 1), (9, 0)])
-def test_legendre_filters_equal_calculator(plugin, tmp_path, kind, degree, n_triplet):
-    """Factorised triplet filters (alone or beside a spline triplet filter) reaching past it."""
+@pytest.mark.parametrize("degree, n_triplet, per_degree", [(0, 0, False), (4, 1, False),
+                                                           (9, 0, False), (4, 1, True)],
+                         ids=["L0", "L4-beside-spline", "L9", "L4-per-degree"])
+def test_legendre_filters_equal_calculator(plugin, tmp_path, kind, degree, n_triplet,
+                                           per_degree):
+    """Factorised triplet filters (alone or beside a spline triplet filter) reaching past it,
+    with one readout input per filter or per degree."""
     model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=2, n_triplet=n_triplet,
                           n_legendre=3, degree=degree, hidden=(6,), activation="softplus",
-                          noise=0.1, seed=degree + 2, triplet_cutoff=3.6, legendre_cutoff=4.3)
+                          noise=0.1, seed=degree + 2, triplet_cutoff=3.6, legendre_cutoff=4.3,
+                          per_degree=per_degree)
     path = tmp_path / "m.json"
     write_model(model, path)
     atoms = STRUCTURES[kind]()

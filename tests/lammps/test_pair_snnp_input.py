@@ -61,9 +61,12 @@ def broken(tmp_path, model_file, edit):
     (lambda t: t.replace('"e0"', '"e_zero"', 1), "e0: missing key"),
     (lambda t: t.replace('"n_knots": 10', '"n_knots": 11', 1),
      r"filters.rho\[0\]\[0\].y: expected 11 numbers, got 10"),
-    (lambda t: t.replace('"version": 3', '"version": 4', 1), "unsupported version 4"),
-    (lambda t: t.replace('"version": 3', '"version": 1', 1), "core: unknown key"),
-    (lambda t: t.replace('"version": 3', '"version": 2', 1), "filters.legendre: unknown key"),
+    (lambda t: t.replace('"version": 4', '"version": 5', 1), "unsupported version 5"),
+    (lambda t: t.replace('"version": 4', '"version": 1', 1), "core: unknown key"),
+    (lambda t: t.replace('"version": 4', '"version": 3', 1),
+     "filters.legendre_outputs: unknown key"),
+    (lambda t: t.replace('"legendre_outputs": "sum"', '"legendre_outputs": "all"', 1),
+     "filters.legendre_outputs: expected 'sum' or 'degree'"),
     (lambda t: t.replace('"core": null', '"core": {"kind": "zbl", "r_inner": 2.0, '
                          '"r_outer": 1.0}', 1), "core: a ZBL core needs 0 < r_inner < r_outer"),
     (lambda t: t.replace('"core": null', '"core": {"kind": "zbl", "r_inner": 2.0, '
@@ -76,7 +79,7 @@ def broken(tmp_path, model_file, edit):
      "format: duplicate key"),
     (lambda t: t.replace('"cutoff": 4.6', '"cutoff": 4.7', 1), "cutoff: 4.7 does not equal"),
 ], ids=["truncated", "missing-key", "wrong-shape", "version", "core-in-version-1",
-        "legendre-in-version-2",
+        "outputs-in-version-3", "unknown-outputs",
         "core-inverted", "core-beyond-cutoff", "unknown-element", "species-type", "duplicate",
         "cutoff"])
 def test_bad_model_file(plugin, tmp_path, model_file, edit, message):

@@ -291,3 +291,20 @@ def test_legendre_angular_filters_are_their_series(legendre_model):
     plt.close(fig)
     with pytest.raises(ValueError, match="no Legendre filters"):
         legendre_g_figure(initial_model(["Mo"], 4.0, n_rho=1, n_triplet=1, hidden=()))
+
+
+def test_per_degree_filters_show_their_weights():
+    model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=1, n_triplet=0, n_legendre=2,
+                          degree=3, per_degree=True, hidden=(4,), noise=0.3, seed=4)
+    fig = legendre_g_figure(model)
+    panels = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(panels) == 2
+    index = {sym: a for a, sym in enumerate(model.species)}
+    for filt, ax in zip(model.legendre, panels):
+        lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert len(lines) == 3
+        for line in lines:
+            b, c = (index[sym] for sym in line.get_label().split("–"))
+            np.testing.assert_array_equal(line.get_xdata(), np.arange(4))
+            np.testing.assert_array_equal(line.get_ydata(), filt.c[pair_index(b, c, 2)])
+    plt.close(fig)

@@ -11,7 +11,11 @@
    (snnp_calc/model/legendre.py). With H_kb,alpha = dG_k/dM_kb,alpha,
 
      dG_k/dD_j = f'(sum_alpha H u^alpha - gamma f) u_j
-                 + (f / r_j)(sum_alpha H grad_u u^alpha - sum_alpha n(alpha) H u^alpha u_j). */
+                 + (f / r_j)(sum_alpha H grad_u u^alpha - sum_alpha n(alpha) H u^alpha u_j).
+
+   A filter with one readout input per degree has inputs o = k O + lambda with coefficients
+   a_o = c_lambda P_lambda, each its own H_o and gamma_o from the filter's moments; the force
+   is linear in (H, gamma), so the pair loop uses sum_o dR_o H_o and sum_o dR_o gamma_o. */
 
 #include "snnp_model.h"
 
@@ -31,17 +35,24 @@ void Model::finalize_legendre()
       const double up = m > 0 ? (2 * n + 1) * p[n * N1 + m - 1] : 0.0;
       p[(n + 1) * N1 + m] = (up - n * p[(n - 1) * N1 + m]) / (n + 1);
     }
-  a_pow.assign(K_l * P * N1, 0.0);
-  for (int kq = 0; kq < K_l * P; ++kq)
-    for (int n = 0; n < N1; ++n) {
-      double s = 0.0;
-      for (int lam = 0; lam < N1; ++lam) s += legendre_c[kq * N1 + lam] * p[lam * N1 + n];
-      a_pow[kq * N1 + n] = s;
-    }
-  gamma.assign(K_l * S, 0.0);
-  for (int k = 0; k < K_l; ++k)
+  // power coefficients of input o: of sum_lambda c_lambda P_lambda, or of c_lambda P_lambda
+  const int K_o = K_l * O;
+  a_pow.assign(K_o * P * N1, 0.0);
+  for (int o = 0; o < K_o; ++o)
+    for (int q = 0; q < P; ++q)
+      for (int n = 0; n < N1; ++n) {
+        const double *c = &legendre_c[((o / O) * P + q) * N1];
+        double s = 0.0;
+        if (O == 1)
+          for (int lam = 0; lam < N1; ++lam) s += c[lam] * p[lam * N1 + n];
+        else
+          s = c[o % O] * p[(o % O) * N1 + n];
+        a_pow[(o * P + q) * N1 + n] = s;
+      }
+  gamma.assign(K_o * S, 0.0);
+  for (int o = 0; o < K_o; ++o)
     for (int b = 0; b < S; ++b)
-      for (int n = 0; n < N1; ++n) gamma[k * S + b] += a_pow[(k * P + pair_index(b, b, S)) * N1 + n];
+      for (int n = 0; n < N1; ++n) gamma[o * S + b] += a_pow[(o * P + pair_index(b, b, S)) * N1 + n];
   mono_e.clear();
   mono_n.clear();
   mono_w.clear();
@@ -119,27 +130,40 @@ void Model::legendre_descriptors(AtomWork &w, double *G) const
       for (int al = 0; al < N; ++al) Mk[al] += f[k] * tab[al];
     }
   }
-  for (int k = 0; k < K_l; ++k) {
-    double Gk = 0.0;
+  for (int o = 0; o < K_l * O; ++o) {
+    const int k = o / O;
+    double Go = 0.0;
     for (int b = 0; b < S; ++b) {
       for (int al = 0; al < N; ++al) {
         double h = 0.0;
         for (int c = 0; c < S; ++c)
-          h += a_pow[(k * P + pair_index(b, c, S)) * N1 + mono_n[al]] * M[(k * S + c) * N + al];
+          h += a_pow[(o * P + pair_index(b, c, S)) * N1 + mono_n[al]] * M[(k * S + c) * N + al];
         h *= mono_w[al];
-        H[(k * S + b) * N + al] = h;
-        Gk += M[(k * S + b) * N + al] * h;
+        H[(o * S + b) * N + al] = h;
+        Go += M[(k * S + b) * N + al] * h;
       }
-      Gk -= gamma[k * S + b] * T[k * S + b];
+      Go -= gamma[o * S + b] * T[k * S + b];
     }
-    G[k] = 0.5 * Gk;
+    G[o] = 0.5 * Go;
   }
 }
 
 void Model::legendre_forces(AtomWork &w, const double *dR) const
 {
   const int N = static_cast<int>(mono_n.size());
-  const double *H = w.H.data();
+  // per filter, the dR-weighted sums of its inputs' H and gamma
+  double *He = w.He.data(), *ge = w.gamma_e.data();
+  std::fill(He, He + K_l * S * N, 0.0);
+  std::fill(ge, ge + K_l * S, 0.0);
+  for (int o = 0; o < K_l * O; ++o) {
+    const int k = o / O;
+    for (int b = 0; b < S; ++b) {
+      ge[k * S + b] += dR[o] * gamma[o * S + b];
+      const double *h = w.H.data() + (o * S + b) * N;
+      double *he = He + (k * S + b) * N;
+      for (int al = 0; al < N; ++al) he[al] += dR[o] * h[al];
+    }
+  }
   for (int p = 0; p < w.n; ++p) {
     const double r = w.r[p];
     if (r >= legendre_cutoff) continue;
@@ -148,7 +172,7 @@ void Model::legendre_forces(AtomWork &w, const double *dR) const
     const double *tab = w.mono.data() + 4 * N * p;
     double *dE = w.dE.data() + 3 * p;
     for (int k = 0; k < K_l; ++k) {
-      const double *h = H + (k * S + b) * N;
+      const double *h = He + (k * S + b) * N;
       double s1 = 0.0, s2 = 0.0, v0 = 0.0, v1 = 0.0, v2 = 0.0;
       for (int al = 0; al < N; ++al) {
         const double x = h[al], m = tab[al];
@@ -158,9 +182,9 @@ void Model::legendre_forces(AtomWork &w, const double *dR) const
         v1 += x * tab[2 * N + al];
         v2 += x * tab[3 * N + al];
       }
-      const double f = w.lf[p * K_l + k], df = w.dlf[p * K_l + k], wk = dR[k];
-      const double cu = wk * (df * (s1 - gamma[k * S + b] * f) - f / r * s2);
-      const double cv = wk * f / r;
+      const double f = w.lf[p * K_l + k], df = w.dlf[p * K_l + k];
+      const double cu = df * (s1 - ge[k * S + b] * f) - f / r * s2;
+      const double cv = f / r;
       dE[0] += cu * u[0] + cv * v0;
       dE[1] += cu * u[1] + cv * v1;
       dE[2] += cu * u[2] + cv * v2;

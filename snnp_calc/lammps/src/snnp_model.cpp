@@ -156,7 +156,7 @@ static inline double activate(double z, int kind, double &deriv)
 void AtomWork::reserve(int n_neigh, const Model &model)
 {
   const int K_r = model.K_r, K_t = model.K_t, K_l = model.K_l;
-  const int K = K_r + K_t + K_l;
+  const int K = model.n_inputs();
   const size_t cap = std::max(n_neigh, 1);
   if (species.size() < cap) {
     species.resize(cap);
@@ -190,9 +190,11 @@ void AtomWork::reserve(int n_neigh, const Model &model)
     const size_t n_moments = K_l * model.S * model.mono_n.size();
     if (M.size() < n_moments) {
       M.resize(n_moments);
-      H.resize(n_moments);
+      He.resize(n_moments);
+      H.resize(n_moments * model.O);
     }
     T.resize(K_l * model.S);
+    gamma_e.resize(K_l * model.S);
     const size_t n_table = cap * 4 * model.mono_n.size();
     if (mono.size() < n_table) mono.resize(n_table);
   }
@@ -208,7 +210,7 @@ int Model::mlp_scratch_size() const
 /* N_a(G) (MLP, kernels.mlp_eval) or U_a(G_rho + G_t), without the shift by the value at 0. */
 double Model::raw_readout(int a, const double *G, double *dR, double *scratch) const
 {
-  const int K = K_r + K_t + K_l;
+  const int K = n_inputs();
   if (spline_readout) {
     double deriv;
     const double value = U[a].eval(G[0] + G[1], deriv);
@@ -270,7 +272,7 @@ double Model::readout(int a, const double *G, double *dR, double *scratch) const
 
 void Model::finalize()
 {
-  const int K = K_r + K_t + K_l;
+  const int K = n_inputs();
   cutoff = 0.0;
   for (const auto *set : {&rho, &f, &phi, &legendre_f})
     for (const Spline &s : *set) cutoff = std::max(cutoff, s.last_knot());
@@ -338,7 +340,7 @@ double zbl_switched(double z_a, double z_b, double r, double r_in, double r_out,
 double Model::atom_energy(int a, AtomWork &w) const
 {
   const int n = w.n;
-  const int K = K_r + K_t + K_l;
+  const int K = n_inputs();
   const int *b_p = w.species.data();
   const double *D = w.D.data();
   const double *r = w.r.data();

@@ -171,9 +171,11 @@ struct AtomWork {
   // internal
   std::vector<double> u, drho, dphi, f, df, gtab, G, dR, mlp, rho_values;
   std::vector<int> triplet;    // neighbours closer than the triplet cutoff
-  // Legendre filters: f, f' (n, K_l); moments M and H = dG/dM (K_l, S, N_mono); self terms
-  // T (K_l, S); per neighbour its monomials u^alpha and their gradients (n, 4, N_mono)
-  std::vector<double> lf, dlf, M, H, T, mono;
+  // Legendre filters: f, f' (n, K_l); moments M (K_l, S, N_mono); H = dG_o/dM of each
+  // readout input o (K_o, S, N_mono); self terms T (K_l, S); per filter the dR-weighted sums
+  // of its inputs' H (K_l, S, N_mono) and gamma (K_l, S); per neighbour its monomials
+  // u^alpha and their gradients (n, 4, N_mono)
+  std::vector<double> lf, dlf, M, H, T, He, gamma_e, mono;
   void reserve(int n_neigh, const Model &model);
 };
 
@@ -199,13 +201,15 @@ class Model {
   std::vector<SplineGroup> rho_by_species, f_by_species;    // [b]: filters k of rho, f
   std::vector<SplineGroup> g_by_pair;                       // [pair_index(b, c)]: filters k of g
   // Factorised (Legendre) triplet filters of degree L (snnp_calc/model/legendre.py):
-  // radial splines [k * S + b]; Legendre coefficients c [(k * P + q) * (L + 1) + lambda].
-  int K_l = 0, L = 0;
+  // radial splines [k * S + b]; Legendre coefficients c [(k * P + q) * (L + 1) + lambda];
+  // O readout inputs per filter (1, or L + 1 with "legendre_outputs": "degree"), input
+  // o = k * O + lambda.
+  int K_l = 0, L = 0, O = 1;
   std::vector<Spline> legendre_f;
   std::vector<double> legendre_c;
   double legendre_cutoff = 0.0;    // neighbours beyond it have f = 0 in every Legendre filter
-  // built by finalize: power coefficients a [(k * P + q) * (L + 1) + n], g_kq(1) of the pairs
-  // bb [k * S + b], the monomials x^e0 y^e1 z^e2 of degree 0..L (exponents (N, 3), degree
+  // built by finalize: power coefficients of each input a [(o * P + q) * (L + 1) + n], g_oq(1)
+  // of the pairs bb [o * S + b], the monomials x^e0 y^e1 z^e2 of degree 0..L (exponents (N, 3), degree
   // (N), multinomial weight (N), row of alpha - e_c (N, 3), 0 where e_c = 0) and the radial
   // splines grouped by neighbour species
   std::vector<double> a_pow, gamma;
@@ -214,6 +218,9 @@ class Model {
   std::vector<SplineGroup> lf_by_species;
   double cutoff = 0.0;            // largest last knot of rho, f, phi, Legendre f
   double triplet_cutoff = 0.0;    // neighbours beyond it have f = 0 in every filter
+
+  // K = K_r + K_t + K_l O, the readout's inputs
+  int n_inputs() const { return K_r + K_t + K_l * O; }
 
   // Fill R0, the triplet cutoff and check consistency; call once after the fields are set.
   void finalize();
@@ -226,10 +233,10 @@ class Model {
 
   int mlp_scratch_size() const;
 
-  // The Legendre filters' G_k of the atom into G (K_l); leaves M, H, T, f, f' and the
-  // monomial tables in work.
+  // The Legendre filters' inputs G_o of the atom into G (K_l O); leaves M, H, T, f, f' and
+  // the monomial tables in work.
   void legendre_descriptors(AtomWork &w, double *G) const;
-  // Adds their part of dE/dD_p to work.dE, dR = dE/dG_k (K_l); after legendre_descriptors.
+  // Adds their part of dE/dD_p to work.dE, dR = dE/dG_o (K_l O); after legendre_descriptors.
   void legendre_forces(AtomWork &w, const double *dR) const;
 
  private:
@@ -249,7 +256,7 @@ std::string repr(double x);
 // Atomic number of an element symbol, 0 if it is none.
 int atomic_number(const std::string &symbol);
 
-// Parse a JSON model document (format "snnp", versions 1 to 3; see snnp_calc/io/json_model.py).
+// Parse a JSON model document (format "snnp", versions 1 to 4; see snnp_calc/io/json_model.py).
 // Throws ModelError naming the key path of anything missing or malformed.
 Model parse_model_json(const std::string &text);
 

@@ -1,4 +1,4 @@
-/* Reader of the JSON model document (format "snnp", versions 1 to 3) for the plugin.
+/* Reader of the JSON model document (format "snnp", versions 1 to 4) for the plugin.
 
    The layout and the checks are those of snnp_calc/io/json_model.py and
    json_document.py, which accept exactly the files this reader accepts: every
@@ -223,13 +223,14 @@ namespace {
     if (!v.contains("kind")) fail("readout.kind", "missing key");
     if (!v["kind"].is_string()) fail("readout.kind", "expected a string, got " + type_name(v["kind"]));
     const std::string kind = v["kind"].get<std::string>();
-    const int S = model.S, K = model.K_r + model.K_t + model.K_l;
+    const int S = model.S, K = model.n_inputs();
     if (kind == "spline") {
       object(v, "readout", {"kind", "U"});
       if (model.K_r != 1 || model.K_t != 1 || model.K_l != 0)
         fail("readout.kind", "the spline (s-MEAM) readout needs exactly one pair and one triplet "
              "filter, got K_rho = " + std::to_string(model.K_r) + ", K_t = " +
-             std::to_string(model.K_t) + " and K_l = " + std::to_string(model.K_l));
+             std::to_string(model.K_t) + " and " + std::to_string(model.K_l * model.O) +
+             " Legendre inputs");
       model.spline_readout = true;
       model.U = spline_list(v["U"], "readout.U", S, "splines (one per species)", false);
       return;
@@ -280,10 +281,19 @@ namespace {
     }
   }
 
-  // filters.legendre_degree and filters.legendre (version 3)
-  void read_legendre(const json &filters, Model &model)
+  // filters.legendre_degree and filters.legendre (version 3), filters.legendre_outputs (4)
+  void read_legendre(const json &filters, Model &model, int version)
   {
     model.L = integer(filters["legendre_degree"], "filters.legendre_degree", 0, MAX_DEGREE);
+    if (version >= 4) {
+      const json &v = filters["legendre_outputs"];
+      if (!v.is_string())
+        fail("filters.legendre_outputs", "expected a string, got " + type_name(v));
+      const std::string outputs = v.get<std::string>();
+      if (outputs != "sum" && outputs != "degree")
+        fail("filters.legendre_outputs", "expected 'sum' or 'degree', got '" + outputs + "'");
+      model.O = outputs == "degree" ? model.L + 1 : 1;
+    }
     const json &rows = array(filters["legendre"], "filters.legendre");
     if (rows.size() > MAX_FILTERS)
       fail("filters.legendre", "expected at most " + std::to_string(MAX_FILTERS) +
@@ -416,9 +426,10 @@ namespace {
       if (!doc.contains(key)) fail(key, "missing key");
     if (doc["format"] != "snnp") fail("format", "unknown format " + shown(doc["format"]) + "; expected \"snnp\"");
     const int version = integer(doc["version"], "version", INT_MIN, INT_MAX);
-    if (version < 1 || version > 3)
-      fail("version", "unsupported version " + shown(doc["version"]) + "; this reader supports 1, 2, 3");
-    // version 1 is version 2 without "core", version 2 version 3 without the Legendre filters
+    if (version < 1 || version > 4)
+      fail("version", "unsupported version " + shown(doc["version"]) + "; this reader supports 1, 2, 3, 4");
+    // version 1 is version 2 without "core", version 2 version 3 without the Legendre filters,
+    // version 3 version 4 without filters.legendre_outputs
     if (version >= 2)
       object(doc, "", {"format", "version", "units", "species", "cutoff", "filters", "pair", "readout",
                        "e0", "core", "metadata"});
@@ -447,7 +458,10 @@ namespace {
     model.P = model.S * (model.S + 1) / 2;
     const double cutoff = number(doc["cutoff"], "cutoff");
 
-    const json &filters = version >= 3
+    const json &filters = version >= 4
+        ? object(doc["filters"], "filters",
+                 {"rho", "f", "g", "legendre_degree", "legendre_outputs", "legendre"})
+        : version >= 3
         ? object(doc["filters"], "filters", {"rho", "f", "g", "legendre_degree", "legendre"})
         : object(doc["filters"], "filters", {"rho", "f", "g"});
     model.K_r = filter_rows(filters["rho"], "filters.rho", -1, model.S, "neighbour species", true,
@@ -456,7 +470,7 @@ namespace {
                             model.f);
     filter_rows(filters["g"], "filters.g", model.K_t, model.P, "unordered species pair", false,
                 model.g);
-    if (version >= 3) read_legendre(filters, model);
+    if (version >= 3) read_legendre(filters, model, version);
     if (model.K_r + model.K_t + model.K_l == 0) fail("filters", "the model needs at least one filter");
     if (!doc["pair"].is_null())
       model.phi = spline_list(doc["pair"], "pair", model.P, "splines (one per unordered species pair)",
