@@ -81,8 +81,11 @@ def test_architecture_ladder(zuo_dir, tmp_path):
     text = (tmp_path / "ladder.md").read_text()
     rows = table_rows(text)
     assert [r[:3] for r in rows] == [["Mo", "s-MEAM", "spline U"],
-                                     ["Mo", "2+2 MLP", "MLP 16x16 softplus"]]
+                                     ["Mo", "2+2 MLP", "MLP 16x16 softplus"],
+                                     ["Mo", "s-MEAM 2020 (published)", "spline U"]]
     assert 0 < int(rows[0][3]) < int(rows[1][3])          # parameters
+    assert rows[2][7:] == ["–", "–"]                      # not fitted here
+    assert "- Mo: MTP 2.94 meV/atom, 0.090 eV/Å" in text
     for row in rows:
         e_mae, f_mae, us_per_atom = map(float, row[4:7])
         assert 0 < e_mae < 1e4 and 0 < f_mae < 100 and 0 < us_per_atom < 1e4
@@ -119,7 +122,10 @@ def test_results_scripts_without_data(name, tmp_path):
 def test_ladder_rungs_map_to_fit_options(monkeypatch):
     ladder = example_module("architecture_ladder", monkeypatch)
     assert list(ladder.RUNGS) == ["s-MEAM", "1+1 MLP", "2+2 linear", "4+4 linear",
-                                  "8+8 linear", "2+2 MLP", "4+4 MLP", "8+8 MLP"]
+                                  "8+8 linear", "2+2 MLP", "4+4 MLP", "8+8 MLP",
+                                  "4+4+4L MLP", "4+4+4L per-degree MLP"]
+    assert ladder.RUNGS["4+4+4L per-degree MLP"] == ("s-nnp", dict(
+        n_rho=4, n_triplet=4, n_legendre=4, degree=4, per_degree=True))
     assert ladder.RUNGS["s-MEAM"] == ("s-meam", {})
     assert ladder.RUNGS["1+1 MLP"] == ("s-nnp", dict(n_rho=1, n_triplet=1))
     assert ladder.RUNGS["4+4 linear"] == ("s-nnp", dict(n_rho=4, n_triplet=4, hidden=()))
