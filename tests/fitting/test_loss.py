@@ -93,7 +93,7 @@ def test_loss_equals_its_definition(frames, snnp_model):
     assert loss == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize("name", ["mlp-tanh", "smeam", "legendre"])
+@pytest.mark.parametrize("name", ["mlp-tanh", "smeam", "legendre", "legendre-per-degree"])
 def test_jacobian_matches_central_differences(frames, name):
     from snnp_calc.fitting.jacobian import residuals_and_jacobian
     kwargs = dict(n_rho=2, n_triplet=2, noise=0.1, seed=4)
