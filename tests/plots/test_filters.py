@@ -273,21 +273,26 @@ def test_cli_plot_without_matplotlib_says_how_to_install(tmp_path, capsys, monke
     assert "pip install 'snnp_calc[plot]'" in capsys.readouterr().err
 
 
-def test_legendre_angular_filters_are_their_series(legendre_model):
-    from scipy.special import eval_legendre
-    fig = legendre_g_figure(legendre_model)
+def legendre_lines(model, fig):
+    """``(coefficients c_q, Line2D)`` of every species-pair line of a g figure."""
     panels = [ax for ax in fig.axes if ax.get_lines()]
-    assert len(panels) == len(legendre_model.legendre)
-    index = {sym: a for a, sym in enumerate(legendre_model.species)}
-    for filt, ax in zip(legendre_model.legendre, panels):
+    assert len(panels) == len(model.legendre)
+    index = {sym: a for a, sym in enumerate(model.species)}
+    for filt, ax in zip(model.legendre, panels):
         lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
         assert len(lines) == 3
         for line in lines:
             b, c = (index[sym] for sym in line.get_label().split("–"))
-            coef = filt.c[pair_index(b, c, 2)]
-            x = line.get_xdata()
-            want = sum(cl * eval_legendre(lam, x) for lam, cl in enumerate(coef))
-            np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12, atol=1e-12)
+            yield filt.c[pair_index(b, c, 2)], line
+
+
+def test_legendre_angular_filters_are_their_series(legendre_model):
+    from scipy.special import eval_legendre
+    fig = legendre_g_figure(legendre_model)
+    for coef, line in legendre_lines(legendre_model, fig):
+        x = line.get_xdata()
+        want = sum(cl * eval_legendre(lam, x) for lam, cl in enumerate(coef))
+        np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-12, atol=1e-12)
     plt.close(fig)
     with pytest.raises(ValueError, match="no Legendre filters"):
         legendre_g_figure(initial_model(["Mo"], 4.0, n_rho=1, n_triplet=1, hidden=()))
@@ -297,14 +302,7 @@ def test_per_degree_filters_show_their_weights():
     model = initial_model(["Mo", "Ni"], 4.6, r_min=1.8, n_rho=1, n_triplet=0, n_legendre=2,
                           degree=3, per_degree=True, hidden=(4,), noise=0.3, seed=4)
     fig = legendre_g_figure(model)
-    panels = [ax for ax in fig.axes if ax.get_lines()]
-    assert len(panels) == 2
-    index = {sym: a for a, sym in enumerate(model.species)}
-    for filt, ax in zip(model.legendre, panels):
-        lines = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
-        assert len(lines) == 3
-        for line in lines:
-            b, c = (index[sym] for sym in line.get_label().split("–"))
-            np.testing.assert_array_equal(line.get_xdata(), np.arange(4))
-            np.testing.assert_array_equal(line.get_ydata(), filt.c[pair_index(b, c, 2)])
+    for coef, line in legendre_lines(model, fig):
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(4))
+        np.testing.assert_array_equal(line.get_ydata(), coef)
     plt.close(fig)
