@@ -14,6 +14,7 @@ from ..fitting.committee import fit_committee
 from ..fitting.driver import MAX_ITER, MAX_TIME, fit
 from ..fitting.loss import LossWeights
 from ..io import file_format, read_model, write_model
+from ..io.json_model import LEGENDRE_OUTPUTS
 from ..io.meam_spline import without_e0
 from ..plots.parity import parity_plots
 from ..validation import format_validation, validate
@@ -178,10 +179,10 @@ def run(args):
     if "core" in s:
         options["core"] = None if s["core"] == "none" else s["core"]
     if "legendre_outputs" in s:
-        if s["legendre_outputs"] not in ("sum", "degree"):
-            raise ValueError(f"--legendre-outputs: expected sum or degree, got "
-                             f"{s['legendre_outputs']!r}")
-        options["per_degree"] = s["legendre_outputs"] == "degree"
+        if s["legendre_outputs"] not in LEGENDRE_OUTPUTS:
+            raise ValueError(f"--legendre-outputs: expected {' or '.join(LEGENDRE_OUTPUTS)}, "
+                             f"got {s['legendre_outputs']!r}")
+        options["per_degree"] = s["legendre_outputs"] == LEGENDRE_OUTPUTS[1]
     start = read_model(s["resume"], committee=False) if "resume" in s else s.get("preset", "s-nnp")
     to_lammps = file_format(s["out"]) == "meam/spline"
     if to_lammps and (s.get("committee") or (start != "s-meam" and (
