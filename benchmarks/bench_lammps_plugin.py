@@ -110,11 +110,13 @@ def models(folder):
             f"snnp (s-NNP 4+8, 32x32, f to {F_END:g} Å)": ("snnp", files["short"])}
 
 
-def run_case(style, model, plugin, ranks, cells, steps, folder, crystal=MO_BCC):
+def run_case(style, model, plugin, ranks, cells, steps, folder, crystal=MO_BCC, threads=1):
     """One LAMMPS run: energy at step 0 and Loop and Pair times (s) of the timed run.
 
     ``crystal``: ``element``, ``lattice`` (a LAMMPS lattice style), ``a`` (Å) and
-    ``mass`` (g/mol) of the ``cells``³ conventional cells simulated.
+    ``mass`` (g/mol) of the ``cells``³ conventional cells simulated. ``threads``:
+    OpenMP threads per rank (``-pk omp N``; built-in styles get ``-sf omp``,
+    e.g. ``meam/spline/omp``).
     """
     folder.mkdir(parents=True, exist_ok=True)
     load = f'plugin load "{plugin}"' if style == "snnp" else ""
@@ -123,9 +125,11 @@ def run_case(style, model, plugin, ranks, cells, steps, folder, crystal=MO_BCC):
                                                 temperature=TEMPERATURE, warmup=WARMUP,
                                                 steps=steps, **crystal))
     command = [str(BIN / "mpiexec"), "-n", str(ranks), str(BIN / "lmp"), "-in", "in.lmp",
-               "-log", "log.lammps", "-screen", "none", "-nocite"]
+               "-log", "log.lammps", "-screen", "none", "-nocite", "-pk", "omp", str(threads)]
+    if threads > 1 and style != "snnp":
+        command += ["-sf", "omp"]
     out = subprocess.run(command, cwd=folder, capture_output=True, text=True,
-                         env=dict(os.environ, OMP_NUM_THREADS="1"))
+                         env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
     log = (folder / "log.lammps").read_text() if (folder / "log.lammps").exists() else ""
     if out.returncode != 0:
         sys.exit(f"{' '.join(command)} failed in {folder}:\n{out.stdout}{out.stderr}{log[-2000:]}")
@@ -133,7 +137,9 @@ def run_case(style, model, plugin, ranks, cells, steps, folder, crystal=MO_BCC):
                        log, re.M)
     pairs = re.findall(r"^Pair\s*\|\s*\S+\s*\|\s*(\S+)\s*\|", log, re.M)
     energy = re.search(r"^\s*Step\s+PotEng\s*\n\s*0\s+(\S+)", log, re.M)
-    if len(loops) != 2 or len(pairs) != 2 or energy is None or loops[1][1:3] != (str(ranks),
+    # LAMMPS counts ranks x threads as "procs"
+    procs = str(ranks * threads)
+    if len(loops) != 2 or len(pairs) != 2 or energy is None or loops[1][1:3] != (procs,
                                                                               str(steps)):
         sys.exit(f"unexpected LAMMPS output in {folder / 'log.lammps'}")
     return dict(energy=float(energy.group(1)), loop=float(loops[1][0]), pair=float(pairs[1]),

@@ -41,8 +41,9 @@ SOURCES = ("snnp_plugin.cpp", "pair_snnp.cpp", "snnp_model.cpp", "snnp_model_jso
            "snnp_legendre.cpp")
 HEADERS = ("pair_snnp.h", "snnp_model.h")
 LIBRARY = "snnpplugin.so"   # LAMMPS auto-loads files matching *plugin.so from LAMMPS_PLUGIN_PATH
-# No fused multiply-add: the plugin then does the arithmetic of snnp_calc's kernels.
-FLAGS = ("-O3", "-ffp-contract=off", "-fPIC", "-std=c++17", "-DLAMMPS_SMALLBIG")
+# No fused multiply-add: the plugin then does the arithmetic of snnp_calc's kernels;
+# OpenMP for "package omp N" (threads over the owned atoms, pair_snnp.h).
+FLAGS = ("-O3", "-ffp-contract=off", "-fPIC", "-std=c++17", "-fopenmp", "-DLAMMPS_SMALLBIG")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

@@ -7,7 +7,8 @@
 - s-NNP models (MLP readout, 2 species, every activation, input scaling, e0,
   f splines that end before the cutoff): LAMMPS equals :class:`snnp_calc.SNNP`
   on rattled cubic, triclinic and small cells, per-atom stresses included.
-- 1 and 2 MPI ranks (``mpiexec -n 2 lmp``) agree to 1e-10 over a short MD run.
+- 1 and 2 MPI ranks (``mpiexec -n 2 lmp``), and 1 and 2 OpenMP threads (``-pk omp 2``),
+  agree to 1e-10 over a short MD run.
 - NVE in LAMMPS conserves energy as well as ASE's VelocityVerlet does.
 
 The plugin is compiled once per session (``tests/lammps/conftest.py``).
@@ -210,7 +211,7 @@ def test_null_type_in_hybrid(plugin, tmp_path):
     assert np.all(forces[~mo] == 0.0)
 
 
-# --- MPI: 1 and 2 ranks agree ---------------------------------------------------------------
+# --- MPI and OpenMP: 1 and 2 ranks or threads agree ---------------------------------------------------------------
 MPI_INPUT = """\
 units metal
 atom_style atomic
@@ -236,8 +237,9 @@ run 20
 """
 
 
-def test_two_ranks_equal_one(plugin, mpi_lmp, tmp_path):
-    """432-atom triclinic two-species cell, 20 NVE steps: thermo and dumps agree to RTOL."""
+def md_in_parallel(plugin, mpi_lmp, tmp_path, runs):
+    """Thermo rows and dumps of 20 NVE steps of a 432-atom triclinic two-species cell, for
+    each ``(ranks, threads)`` of ``runs`` (threads: ``-pk omp N``, OpenMP in the plugin)."""
     model = mlp_model("tanh", seed=30, f_end=3.8)
     write_model(model, tmp_path / "m.json")
     atoms = rattled(mixed(sheared(bulk("Mo", "bcc", 3.15, cubic=True).repeat((6, 6, 6))), 0.3, 8),
@@ -246,17 +248,27 @@ def test_two_ranks_equal_one(plugin, mpi_lmp, tmp_path):
     atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * np.sqrt(atoms.get_masses()[:, None]
                                                                  * kB * 600))
     results = {}
-    for ranks in (1, 2):
-        folder = tmp_path / f"np{ranks}"
+    for ranks, threads in runs:
+        folder = tmp_path / f"np{ranks}-omp{threads}"
         folder.mkdir()
         write(folder / "data.lmp", atoms, format="lammps-data", specorder=["Mo", "Ni"],
               masses=True, velocities=True)
         (folder / "in.lmp").write_text(MPI_INPUT.format(plugin=plugin, model=tmp_path / "m.json"))
-        log = run_lmp([mpi_lmp[0], "-n", str(ranks), mpi_lmp[1]], folder)
+        log = run_lmp([mpi_lmp[0], "-n", str(ranks), mpi_lmp[1], "-pk", "omp", str(threads)],
+                      folder)
         assert f"with {ranks} MPI tasks" in log
-        results[ranks] = thermo_rows(log), dump_frames(folder / "dump.txt")
-    (thermo1, dump1), (thermo2, dump2) = results[1], results[2]
-    assert thermo1.shape == (3, 9) and dump1.shape == (3, len(atoms), 11)
+        assert f"{threads} OpenMP thread(s) per MPI task" in log
+        results[ranks, threads] = thermo_rows(log), dump_frames(folder / "dump.txt")
+        assert results[ranks, threads][0].shape == (3, 9)
+        assert results[ranks, threads][1].shape == (3, len(atoms), 11)
+    return results
+
+
+@pytest.mark.parametrize("ranks, threads", [(2, 1), (1, 2)])
+def test_ranks_and_threads_equal_one(plugin, mpi_lmp, tmp_path, ranks, threads):
+    """2 MPI ranks, or 2 OpenMP threads, against 1: thermo and dumps agree to RTOL."""
+    results = md_in_parallel(plugin, mpi_lmp, tmp_path, [(1, 1), (ranks, threads)])
+    (thermo1, dump1), (thermo2, dump2) = results[1, 1], results[ranks, threads]
     assert_parity(thermo2, thermo1, "thermo (pe, ke, virial)")
     assert_parity(dump2, dump1, "dump (forces, per-atom energy and stress)")
     # the cell is not at rest: 20 steps moved the atoms

@@ -11,10 +11,15 @@
 #include "neighbor.h"
 #include "update.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 using namespace LAMMPS_NS;
 
@@ -159,86 +164,141 @@ double PairSNNP::init_one(int, int)
 void PairSNNP::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
-
-  double **x = atom->x;
-  double **f = atom->f;
-  const int *type = atom->type;
-  const tagint *tag = atom->tag;
+  const int nthreads = std::max(1, comm->nthreads);
+  const int nall = atom->nlocal + atom->nghost;
+  if (threads.size() < static_cast<size_t>(nthreads)) threads.resize(nthreads);
+  const double cutsq_all = model->cutoff * model->cutoff;
   const int inum = list->inum;
   const int *ilist = list->ilist;
-  const int *numneigh = list->numneigh;
-  int **firstneigh = list->firstneigh;
-  const double cutsq_all = model->cutoff * model->cutoff;
 
-  for (int ii = 0; ii < inum; ++ii) {
-    const int i = ilist[ii];
-    const int a = species_of_type[type[i]];
-    if (a < 0) continue;
-    const int *jlist = firstneigh[i];
-    const int jnum = numneigh[i];
-    work.reserve(jnum, *model);
-    if (neighbour.size() < static_cast<size_t>(jnum)) neighbour.resize(jnum);
-
-    int n = 0;
-    for (int jj = 0; jj < jnum; ++jj) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const int b = species_of_type[type[j]];
-      if (b < 0) continue;
-      double *D = &work.D[3 * n];
-      D[0] = x[j][0] - x[i][0];
-      D[1] = x[j][1] - x[i][1];
-      D[2] = x[j][2] - x[i][2];
-      const double rsq = D[0] * D[0] + D[1] * D[1] + D[2] * D[2];
-      if (rsq >= cutsq_all) continue;
-      const double r = std::sqrt(rsq);
-      if (r < MIN_DISTANCE)
-        error->one(FLERR, "Pair style snnp: atoms {} and {} coincide (distance {:.3g} A)",
-                   tag ? tag[i] : i, tag ? tag[j] : j, r);
-      work.species[n] = b;
-      work.r[n] = r;
-      neighbour[n] = j;
-      ++n;
-    }
-    work.n = n;
-    const double energy = model->atom_energy(a, work);
-    // A valid model with extreme parameters can overflow; never hand LAMMPS inf or NaN
-    // (snnp_calc.evaluate refuses such results too). One non-finite term makes the sum so.
-    double sum = energy;
-    for (int q = 0; q < 3 * n; ++q) sum += work.dE[q];
-    if (!std::isfinite(sum))
-      error->one(FLERR, "Pair style snnp: model file {} gives a non-finite energy or force for "
-                 "atom {} ({} neighbours): its parameters overflow float64 here", model_file,
-                 tag ? tag[i] : i, n);
-
-    if (eflag_global) eng_vdwl += energy;
-    if (eflag_atom) eatom[i] += energy;
-    for (int p = 0; p < n; ++p) {
-      const int j = neighbour[p];
-      const double *g = &work.dE[3 * p];
-      // g = dE/dD with D = r_j - r_i: F_i = -dE/dr_i = g, F_j = -g
-      f[i][0] += g[0];
-      f[i][1] += g[1];
-      f[i][2] += g[2];
-      f[j][0] -= g[0];
-      f[j][1] -= g[1];
-      f[j][2] -= g[2];
-      if (vflag_either) {
-        // LAMMPS' virial sum r (x) f of this pair is -D (x) g, symmetrised (xx yy zz xy xz yz)
-        const double *D = &work.D[3 * p];
-        const double v[6] = {-g[0] * D[0],
-                             -g[1] * D[1],
-                             -g[2] * D[2],
-                             -0.5 * (g[0] * D[1] + g[1] * D[0]),
-                             -0.5 * (g[0] * D[2] + g[2] * D[0]),
-                             -0.5 * (g[1] * D[2] + g[2] * D[1])};
-        if (vflag_global)
-          for (int c = 0; c < 6; ++c) virial[c] += v[c];
-        if (vflag_atom)
-          for (int c = 0; c < 6; ++c) {
-            vatom[i][c] += 0.5 * v[c];
-            vatom[j][c] += 0.5 * v[c];
-          }
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+#endif
+  {
+#if defined(_OPENMP)
+    const int t = omp_get_thread_num();
+#else
+    const int t = 0;
+#endif
+    Thread &th = threads[t];
+    th.energy = 0.0;
+    for (double &v : th.virial) v = 0.0;
+    th.error.clear();
+    // thread 0 adds to LAMMPS' arrays; the others to their own, summed after the loop
+    double *f = &atom->f[0][0];
+    double *vatom_t = vflag_atom ? &vatom[0][0] : nullptr;
+    if (t > 0) {
+      th.f.assign(3 * static_cast<size_t>(nall), 0.0);
+      f = th.f.data();
+      if (vflag_atom) {
+        th.vatom.assign(6 * static_cast<size_t>(nall), 0.0);
+        vatom_t = th.vatom.data();
       }
+    }
+#if defined(_OPENMP)
+#pragma omp for schedule(static)
+#endif
+    for (int ii = 0; ii < inum; ++ii)
+      if (th.error.empty()) compute_atom(ilist[ii], th, f, vatom_t, cutsq_all);
+  }
+  reduce_threads(nthreads, nall);
+}
+
+void PairSNNP::reduce_threads(int nthreads, int nall)
+{
+  for (int t = 0; t < nthreads; ++t)
+    if (!threads[t].error.empty()) error->one(FLERR, threads[t].error);
+  for (int t = 0; t < nthreads; ++t) {
+    const Thread &th = threads[t];
+    if (eflag_global) eng_vdwl += th.energy;
+    if (vflag_global)
+      for (int c = 0; c < 6; ++c) virial[c] += th.virial[c];
+    if (t == 0) continue;
+    double *f = &atom->f[0][0];
+    for (int q = 0; q < 3 * nall; ++q) f[q] += th.f[q];
+    if (vflag_atom) {
+      double *va = &vatom[0][0];
+      for (int q = 0; q < 6 * nall; ++q) va[q] += th.vatom[q];
+    }
+  }
+}
+
+// One owned atom i: its energy, and its pairs' forces and virials added to f and vatom
+// (rows of 3 and 6 per local or ghost atom); a failure is recorded in t.error.
+void PairSNNP::compute_atom(int i, Thread &th, double *f, double *vatom_t, double cutsq_all)
+{
+  double **x = atom->x;
+  const int *type = atom->type;
+  const tagint *tag = atom->tag;
+  const int a = species_of_type[type[i]];
+  if (a < 0) return;
+  const int *jlist = list->firstneigh[i];
+  const int jnum = list->numneigh[i];
+  snnp::AtomWork &work = th.work;
+  work.reserve(jnum, *model);
+  if (th.neighbour.size() < static_cast<size_t>(jnum)) th.neighbour.resize(jnum);
+
+  int n = 0;
+  for (int jj = 0; jj < jnum; ++jj) {
+    const int j = jlist[jj] & NEIGHMASK;
+    const int b = species_of_type[type[j]];
+    if (b < 0) continue;
+    double *D = &work.D[3 * n];
+    D[0] = x[j][0] - x[i][0];
+    D[1] = x[j][1] - x[i][1];
+    D[2] = x[j][2] - x[i][2];
+    const double rsq = D[0] * D[0] + D[1] * D[1] + D[2] * D[2];
+    if (rsq >= cutsq_all) continue;
+    const double r = std::sqrt(rsq);
+    if (r < MIN_DISTANCE) {
+      th.error = fmt::format("Pair style snnp: atoms {} and {} coincide (distance {:.3g} A)",
+                             tag ? tag[i] : i, tag ? tag[j] : j, r);
+      return;
+    }
+    work.species[n] = b;
+    work.r[n] = r;
+    th.neighbour[n] = j;
+    ++n;
+  }
+  work.n = n;
+  const double energy = model->atom_energy(a, work);
+  // A valid model with extreme parameters can overflow; never hand LAMMPS inf or NaN
+  // (snnp_calc.evaluate refuses such results too). One non-finite term makes the sum so.
+  double sum = energy;
+  for (int q = 0; q < 3 * n; ++q) sum += work.dE[q];
+  if (!std::isfinite(sum)) {
+    th.error = fmt::format("Pair style snnp: model file {} gives a non-finite energy or force "
+                           "for atom {} ({} neighbours): its parameters overflow float64 here",
+                           model_file, tag ? tag[i] : i, n);
+    return;
+  }
+
+  th.energy += energy;
+  if (eflag_atom) eatom[i] += energy;    // i is owned by this thread alone
+  for (int p = 0; p < n; ++p) {
+    const int j = th.neighbour[p];
+    const double *g = &work.dE[3 * p];
+    // g = dE/dD with D = r_j - r_i: F_i = -dE/dr_i = g, F_j = -g
+    for (int c = 0; c < 3; ++c) {
+      f[3 * i + c] += g[c];
+      f[3 * j + c] -= g[c];
+    }
+    if (vflag_either) {
+      // LAMMPS' virial sum r (x) f of this pair is -D (x) g, symmetrised (xx yy zz xy xz yz)
+      const double *D = &work.D[3 * p];
+      const double v[6] = {-g[0] * D[0],
+                           -g[1] * D[1],
+                           -g[2] * D[2],
+                           -0.5 * (g[0] * D[1] + g[1] * D[0]),
+                           -0.5 * (g[0] * D[2] + g[2] * D[0]),
+                           -0.5 * (g[1] * D[2] + g[2] * D[1])};
+      if (vflag_global)
+        for (int c = 0; c < 6; ++c) th.virial[c] += v[c];
+      if (vflag_atom)
+        for (int c = 0; c < 6; ++c) {
+          vatom_t[6 * i + c] += 0.5 * v[c];
+          vatom_t[6 * j + c] += 0.5 * v[c];
+        }
     }
   }
 }
@@ -246,9 +306,12 @@ void PairSNNP::compute(int eflag, int vflag)
 double PairSNNP::memory_usage()
 {
   double bytes = Pair::memory_usage();
-  for (const auto *v : {&work.D, &work.r, &work.dE, &work.u, &work.drho, &work.dphi, &work.f,
-                        &work.df, &work.gtab, &work.G, &work.dR, &work.mlp})
-    bytes += v->capacity() * sizeof(double);
-  bytes += (work.species.capacity() + work.triplet.capacity() + neighbour.capacity()) * sizeof(int);
+  for (const Thread &th : threads) {
+    const snnp::AtomWork &w = th.work;
+    for (const auto *v : {&w.D, &w.r, &w.dE, &w.u, &w.drho, &w.dphi, &w.f, &w.df, &w.gtab,
+                          &w.G, &w.dR, &w.mlp, &th.f, &th.vatom})
+      bytes += v->capacity() * sizeof(double);
+    bytes += (w.species.capacity() + w.triplet.capacity() + th.neighbour.capacity()) * sizeof(int);
+  }
   return bytes;
 }
