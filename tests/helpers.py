@@ -8,12 +8,20 @@ from ase.build import bulk
 
 from snnp_calc import SNNP
 from snnp_calc.dataset import Frame
+from snnp_calc.model.initial import initial_model
 
 
 def directional_fd(fun, v, d, h):
     """Fourth-order central difference of fun along d."""
     f = [fun(v + t * h * d) for t in (-2, -1, 1, 2)]
     return (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h)
+
+
+def small_model(**options):
+    """The small Mo-Ni s-NNP of the fitting tests (2 + 1 filters, 4 hidden units, 4.4 Å)."""
+    settings = dict(r_min=1.9, n_rho=2, n_triplet=1, n_knots=6, n_knots_angular=5, hidden=(4,),
+                    noise=0.1, seed=21)
+    return initial_model(["Mo", "Ni"], 4.4, **dict(settings, **options))
 
 
 def labelled_frames(model, n=8, seed=0):

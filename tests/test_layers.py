@@ -35,7 +35,7 @@ MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 80
 # Units over the limits, each with its reason.
 EXCEPTIONS = {
-    "fitting/driver.py:fit": "62 of its lines are the numpydoc parameters of the public fit()",
+    "fitting/driver.py:fit": "67 of its lines are the numpydoc parameters of the public fit()",
 }
 
 

@@ -20,6 +20,7 @@ from ..plots.parity import parity_plots
 from ..validation import format_validation, validate
 from ..validation.lattice import LATTICES
 from ._keys import KEY_OPTIONS, add_key_options, keys_of
+from ._mpi import world
 
 # name: (type, help); a bool is a flag. All may also be given in the TOML file.
 FIT_OPTIONS = {
@@ -190,12 +191,15 @@ def run(args):
         raise ValueError(f"{s['out']}: only an s-MEAM model (--preset s-meam) can be written "
                          "as LAMMPS meam/spline; use a .json output")
     train = s["train"] if len(s["train"]) > 1 else s["train"][0]
+    comm = world()
+    root = comm is None or comm.Get_rank() == 0
     options.update(
         weights=weights, method=s.get("method", "lbfgs"), max_iter=s.get("max_iter", MAX_ITER),
         max_time=s.get("max_time", MAX_TIME) or None, validation=s.get("validation", 0.1),
         patience=s.get("patience", 200), seed=s.get("seed", 0), cutoff=s.get("cutoff"),
         checkpoint=s.get("checkpoint"), checkpoint_every=s.get("checkpoint_every", 25),
-        progress=lambda line: print(line, flush=True), freeze=_list(s.get("freeze", ())),
+        progress=(lambda line: print(line, flush=True)) if root else None,
+        freeze=_list(s.get("freeze", ())), comm=comm,
         share_filters=bool(s.get("share_filters", False)), init_filters=s.get("init_filters"),
         constraints=_list(s.get("constraints", ())), core_radius=s.get("core_radius"),
         keys=keys_of(s))
@@ -203,6 +207,8 @@ def run(args):
         model, _ = fit_committee(s["committee"], start, train, s.get("test"), **options)
     else:
         model, _ = fit(start, train, s.get("test"), **options)
+    if not root:
+        return  # every rank holds the same model; rank 0 writes it
     meta = dict(model.metadata, command=args.command_line, training_data=list(s["train"]))
     model = dataclasses.replace(model, metadata=meta)
     if to_lammps:

@@ -9,17 +9,33 @@ kernels, on "unit" models that switch on one coefficient at a time, so they
 are exact. :func:`linear_start` solves it and writes the result into the
 model: for an MLP readout as a network in the linear regime of its
 activation (``tanh(εu) ≈ εu``), for a spline readout as a linear U.
+
+Cost. A unit model is evaluated only on the structures where it can be
+non-zero (a readout unit of species a where a is present, a pair-term unit of
+species a, b where both are), and on large data sets on a spread sample of
+at most :data:`~snnp_calc.fitting.training_set.SAMPLE_ATOMS` atoms
+(:func:`~snnp_calc.fitting.training_set.spread_sample`):
+a start needs the data's trends, not every frame, and on 100k atoms of six
+species the full problem took 500 s and most of the fit's memory.
 """
 import dataclasses
 
 import numpy as np
 
-from ..kernels.layout import ACTIVATIONS
+from ..kernels.layout import ACTIVATIONS, pair_index
 from ..kernels.readout import mlp_eval
 from ..model.model import MLPReadout, Model, SplineReadout
 from ..model.splines import Spline
 from .loss import frame_weights
-from .training_set import pack_frames, predict_packed
+from .training_set import SAMPLE_ATOMS, pack_frames, predict_packed, spread_sample
+
+
+def _unit_species(model, units):
+    """For each unit, the species a structure must hold for the unit to act on it."""
+    S = model.n_species
+    pairs = {pair_index(a, b, S): (a, b) for a in range(S) for b in range(a, S)}
+    return [{index[0]} if kind == "readout" else set(pairs[index[0]])
+            for kind, index, _ in units]
 
 
 def _unit_models(model):
@@ -55,7 +71,7 @@ def _core_only(model, units):
     return dataclasses.replace(zero, core=model.core)
 
 
-def linear_start(model, frames, weights, rcond=1e-12):
+def linear_start(model, frames, weights, rcond=1e-12, data=None):
     """The model with readout, pair term and e0 from the linear least-squares fit.
 
     Parameters
@@ -68,8 +84,14 @@ def linear_start(model, frames, weights, rcond=1e-12):
         Relative cutoff of small singular values of the column-normalised
         problem (pair filters and the pair term overlap in a linear model):
         the minimum-norm solution is taken along such directions.
+    data : snnp_calc.fitting.training_set.TrainingSet, optional
+        ``frames`` already packed at the model's cutoff.
     """
-    data = pack_frames(frames, model.species, model.cutoff)
+    data = data or pack_frames(frames, model.species, model.cutoff)
+    sample = spread_sample(data.frames, SAMPLE_ATOMS)
+    if len(sample) < data.n_structures:
+        data = data.subset(sample)
+    frames = data.frames
     units = _unit_models(model)
     wE, wF, wS = frame_weights(frames, weights)
     n_s = np.diff(data.n_off_s)
@@ -81,9 +103,10 @@ def linear_start(model, frames, weights, rcond=1e-12):
     def rows(E_s, F_nc, S_sv):
         return np.concatenate([sE * E_s, (sF * F_nc).ravel(), (sS * S_sv[has_s]).ravel()])
 
-    columns = [rows(*predict_packed(unit, data)[:3]) for _, _, unit in units]
     counts = np.zeros((data.n_structures, model.n_species))
     np.add.at(counts, (np.repeat(np.arange(data.n_structures), n_s), data.species_n), 1.0)
+    columns = [rows(*_where_present(unit, data, counts[:, sorted(needed)].all(axis=1)))
+               for (_, _, unit), needed in zip(units, _unit_species(model, units))]
     for a in range(model.n_species):
         columns.append(rows(counts[:, a], np.zeros_like(data.F_ref_nc),
                             np.zeros_like(data.S_ref_sv)))
@@ -96,6 +119,19 @@ def linear_start(model, frames, weights, rcond=1e-12):
     norms[norms == 0] = 1.0
     coef = np.linalg.lstsq(A / norms, b, rcond=rcond)[0] / norms
     return _apply(model, units, coef)
+
+
+def _where_present(model, data, present_s):
+    """Energies, forces and stresses of ``model`` on ``data``, evaluated only on the
+    structures ``present_s`` (bool, (n_s,)); zero elsewhere, where it does not act."""
+    if present_s.all():
+        return predict_packed(model, data)[:3]
+    E_s, F_nc, S_sv = (np.zeros_like(a) for a in (data.E_ref_s, data.F_ref_nc, data.S_ref_sv))
+    chosen = np.flatnonzero(present_s)
+    if len(chosen):
+        E_s[chosen], F_nc[data.atoms_of(chosen)], S_sv[chosen] = predict_packed(
+            model, data.subset(chosen))[:3]
+    return E_s, F_nc, S_sv
 
 
 def _apply(model, units, coef):

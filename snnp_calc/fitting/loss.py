@@ -28,7 +28,7 @@ from ..model.legendre import legendre_to_power
 from ..model.model import MLPReadout
 from ..model.splines import second_derivatives
 from .regularisation import Regularisation
-from .training_set import has_stress
+from .training_set import block_of, has_stress
 
 N_CHUNKS = 64
 
@@ -154,16 +154,20 @@ class ParameterMap:
         return np.concatenate(parts)
 
 
-def frame_weights(frames, weights):
+def frame_weights(frames, weights, block=None):
     """Per-structure weights ``wE_s, wF_s, wS_s`` with the normalisations of the loss.
 
     ``wS_s`` applies to stresses in eV/Å³ and includes the conversion to GPa.
+    ``block`` (:class:`~snnp_calc.fitting.training_set.Block`) gives the
+    sizes of the whole training set that ``frames`` are a block of (default:
+    ``frames`` are the whole set), which the normalisations count.
     """
+    block = block or block_of(frames)
     factor = np.array([weights.config_types.get(f.config_type, 1.0) for f in frames])
-    stress_s = np.array([has_stress(f) for f in frames])
-    n_E = len(frames)
-    n_F = 3 * sum(len(f.atoms) for f in frames)
-    n_S = max(6 * stress_s.sum(), 1)
+    stress_s = np.array([has_stress(f) for f in frames], bool)
+    n_E = block.n_structures
+    n_F = 3 * block.n_atoms
+    n_S = max(6 * block.n_stressed, 1)
     wE = weights.energy * factor / n_E
     wF = weights.forces * factor / n_F
     wS = np.where(stress_s, weights.stress * factor / n_S / GPa ** 2, 0.0)
@@ -172,7 +176,7 @@ def frame_weights(frames, weights):
 
 def structure_weights(data, weights):
     """:func:`frame_weights` of a :class:`~snnp_calc.fitting.training_set.TrainingSet`."""
-    return frame_weights(data.frames, weights)
+    return frame_weights(data.frames, weights, data.block)
 
 
 class Workspace:
@@ -193,7 +197,8 @@ class Workspace:
                                 np.zeros(data.n_structures))
 
 
-def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None):
+def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None,
+                      regularise=True):
     """Loss and its exact gradient at ``vector`` (free parameters of ``template``).
 
     Parameters
@@ -205,6 +210,10 @@ def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None
     weights : LossWeights
     pmap, workspace : optional
         Reusable :class:`ParameterMap` and :class:`Workspace`.
+    regularise : bool
+        Add the penalty R(x). A rank of a data-parallel fit that holds one
+        block of the data computes its share of the sum over structures; one
+        rank adds R.
 
     Returns
     -------
@@ -223,6 +232,8 @@ def loss_and_gradient(vector, template, data, weights, pmap=None, workspace=None
     gradient.loss_and_gradient(n_chunks, data.loss_data(*structure_weights(data, weights)),
                                model.kernel_model, ws.atoms, pmap.slots, ws.loss, grad_cq)
     grad = pmap.to_parameters(model, grad_cq.sum(axis=0))
+    if not regularise:
+        return float(ws.loss.loss_s.sum()), grad
     reg_value, reg_grad = pmap.regularisation(weights).value_and_gradient(vector)
     return float(ws.loss.loss_s.sum() + reg_value), grad + reg_grad
 
@@ -265,7 +276,8 @@ class ResidualProducts:
         return 0.5 * grad
 
 
-def gauss_newton_diagonal(vector, template, data, weights, n_samples=16, seed=0, reduce=None):
+def gauss_newton_diagonal(vector, template, data, weights, n_samples=16, seed=0, reduce=None,
+                          total=None, block=None):
     """Estimate of ``diag(J^T J)``, J the Jacobian of the loss residuals (free parameters).
 
     Hutchinson's estimator (Bekas, Kokiopoulou and Saad, Appl. Numer. Math.
@@ -276,16 +288,32 @@ def gauss_newton_diagonal(vector, template, data, weights, n_samples=16, seed=0,
     parameters (:meth:`snnp_calc.model.reparam.Reparametrisation.reduce`): the
     diagonal is then that of ``(J T)^T (J T)``, T the map's matrix.
 
+    On one block of a data-parallel fit (``data.block``), u is drawn for the
+    whole set and this block's part taken, and ``total`` adds the products
+    of all blocks before they are squared (:meth:`snnp_calc.fitting.parallel.Ranks.sum`):
+    every rank gets the estimate of the serial fit. A rank without structures
+    in the set passes ``data=None`` and its ``block`` (its products are zero).
+
     Returns
     -------
     ndarray, shape (n_free,) or as ``reduce`` returns
     """
-    products = ResidualProducts(vector, template, data, weights)
     rng = np.random.default_rng(seed)
     reduce = reduce or (lambda grad: grad)
+    total = total or (lambda grad: grad)
+    b = block or data.block
+    if data is None:
+        structures = atoms = slice(0, 0)
+        zero = reduce(np.zeros(len(vector)))
+    else:
+        products = ResidualProducts(vector, template, data, weights)
+        structures = slice(b.s0, b.s0 + data.n_structures)
+        atoms = slice(b.n0, b.n0 + len(data.species_n))
     diag = 0.0
     for _ in range(n_samples):
-        u = [rng.choice((-1.0, 1.0), a.shape) for a in (products.E_s, products.F_nc,
-                                                        products.S_sv)]
-        diag = diag + reduce(products(*u)) ** 2
+        u_s = rng.choice((-1.0, 1.0), b.n_structures)[structures]
+        u_nc = rng.choice((-1.0, 1.0), (b.n_atoms, 3))[atoms]
+        u_sv = rng.choice((-1.0, 1.0), (b.n_structures, 6))[structures]
+        mine = zero if data is None else reduce(products(u_s, u_nc, u_sv))
+        diag = diag + total(mine) ** 2
     return diag / n_samples

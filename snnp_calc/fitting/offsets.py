@@ -37,12 +37,20 @@ class StressOffsets:
     data : snnp_calc.fitting.training_set.TrainingSet
         The training set; each ``config_type`` with at least one stress label
         is a group, in sorted order.
+    names : iterable of str, optional
+        The groups, when ``data`` is one block of a larger training set (a
+        data-parallel fit): the union of every block's :meth:`groups`.
     """
 
-    def __init__(self, data):
-        types = [f.config_type for f in data.frames]
-        self.names = tuple(sorted({t for t, has in zip(types, data.has_stress_s) if has}))
+    def __init__(self, data, names=None):
+        self.names = tuple(sorted(set(self.groups(data) if names is None else names)))
         self.n = len(self.names)
+
+    @staticmethod
+    def groups(data):
+        """The ``config_type`` s of ``data`` that have a stress label, sorted."""
+        types = [f.config_type for f in data.frames]
+        return sorted({t for t, has in zip(types, data.has_stress_s) if has})
 
     def group_of(self, data):
         """(n_s,) group index of every structure of ``data`` with a stress label, else -1.

@@ -18,7 +18,10 @@ neighbour shells near 2 median nearest-neighbour distances (nn;
 :mod:`snnp_calc.fitting.ranges`), the triplet filters end at 1.6 nn. MLP inputs are standardised with the mean
 and spread of the starting descriptors over the training atoms; U spans the
 range of the starting densities. Finally e0 is fitted on composition
-(:func:`fit_e0`).
+(:func:`fit_e0`). On large data these estimates, and the linear start, read a
+spread sample of at most :data:`~snnp_calc.fitting.training_set.SAMPLE_ATOMS`
+atoms (:func:`~snnp_calc.fitting.training_set.spread_sample`): their cost and
+memory then stay bounded, and a start needs the data's trends, not every frame.
 """
 import dataclasses
 
@@ -33,7 +36,7 @@ from ..model.reparam import share_filters
 from ..model.splines import Spline
 from .linear import linear_start
 from .ranges import LEGENDRE_RANGE, TRIPLET_RANGE, default_cutoff, distance_range
-from .training_set import pack_frames, predict_packed
+from .training_set import SAMPLE_ATOMS, pack_frames, predict_packed, spread_sample
 
 PRESETS = {
     "s-meam": dict(n_rho=1, n_triplet=1, hidden=(), readout="spline", n_knots=10,
@@ -79,6 +82,11 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         Any argument of :func:`snnp_calc.model.initial.initial_model` (``n_rho``,
         ``n_triplet``, ``n_knots``, ``hidden``, ``activation``, ...).
     """
+    return _preset(name, frames, cutoff, species, seed, filters_from, shared, **overrides)[0]
+
+
+def _preset(name, frames, cutoff, species, seed, filters_from, shared, **overrides):
+    """:func:`preset_model` and ``frames`` packed at its cutoff (for the stages that follow)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
     options = dict(PRESETS[name], **overrides)
@@ -114,12 +122,15 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
         model = _with_filters(model, filters_from)
     if shared:
         model = share_filters(model)
-    G_nf, species_n = _descriptors(model, frames)
+    # input scales, e0 and the linear start from a spread sample of the data (all of small data)
+    frames = [frames[k] for k in spread_sample(frames, SAMPLE_ATOMS)]
+    data = pack_frames(frames, model.species, model.cutoff)
+    G_nf, species_n = predict_packed(model, data)[3], data.species_n
     if readout == "spline":
         model = _with_embedding(model, G_nf, options["n_knots"])
     else:
         model = _standardised(model, G_nf, species_n, scaling)
-    model = fit_e0(model, frames)
+    model = fit_e0(model, frames, data)
     options.update(core=core, input_scaling=scaling)
     meta = dict(preset=name, cutoff=cutoff, r_min=r_min, options={
         k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}, seed=seed)
@@ -132,7 +143,7 @@ def preset_model(name, frames, cutoff=None, species=None, seed=0, filters_from=N
                                                 default=0.0)
     if shared:
         meta["shared_filters"] = True
-    return dataclasses.replace(model, metadata=meta)
+    return dataclasses.replace(model, metadata=meta), data
 
 
 def _with_filters(model, source):
@@ -152,12 +163,6 @@ def _with_filters(model, source):
     return dataclasses.replace(model, rho=[[row[0]] * S for row in source.rho],
                                f=[[row[0]] * S for row in source.f],
                                g=[[row[0]] * P for row in source.g], legendre=legendre)
-
-
-def _descriptors(model, frames):
-    """Descriptors (n, K) and species indices (n,) of every atom of ``frames``."""
-    data = pack_frames(frames, model.species, model.cutoff)
-    return predict_packed(model, data)[3], data.species_n
 
 
 def _standardised(model, G_nf, species_n, scaling):
@@ -206,7 +211,7 @@ def _with_embedding(model, G_nf, n_knots):
                  model.e0, model.metadata, model.core)
 
 
-def fit_e0(model, frames):
+def fit_e0(model, frames, data=None):
     """The model with reference energies e0 refitted to reference frames.
 
     Solves the linear least-squares problem over structures s
@@ -218,12 +223,14 @@ def fit_e0(model, frames):
     ----------
     model : Model
     frames : list of snnp_calc.dataset.Frame
+    data : snnp_calc.fitting.training_set.TrainingSet, optional
+        ``frames`` already packed at the model's cutoff.
 
     Returns
     -------
     Model
     """
-    data = pack_frames(frames, model.species, model.cutoff)
+    data = data or pack_frames(frames, model.species, model.cutoff)
     counts = np.array([np.bincount(model.species_indices(f.atoms.numbers),
                                    minlength=model.n_species) for f in frames], float)
     n_atoms = counts.sum(axis=1)
@@ -263,6 +270,6 @@ def start_model(model_or_preset, frames, weights, *, cutoff=None, seed=0, init_f
         return share_filters(model_or_preset) if share else model_or_preset
     if is_path(init_filters):
         init_filters = read_model(init_filters, committee=False)
-    model = preset_model(model_or_preset, frames, cutoff=cutoff, seed=seed,
-                         filters_from=init_filters, shared=share, **preset_options)
-    return linear_start(model, frames, weights)
+    model, data = _preset(model_or_preset, frames, cutoff, None, seed, init_filters, share,
+                          **preset_options)
+    return linear_start(model, data.frames, weights, data=data)

@@ -4,13 +4,11 @@ import pytest
 
 from snnp_calc import fit_committee
 from snnp_calc.fitting.loss import LossWeights
-from snnp_calc.model.initial import initial_model
-from tests.helpers import labelled_frames
+from tests.helpers import labelled_frames, small_model
 
 
 def test_fit_committee_members_differ_and_are_reproducible(tmp_path):
-    truth = initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=1, n_knots=6,
-                          n_knots_angular=5, hidden=(4,), noise=0.1, seed=21)
+    truth = small_model()
     frames = labelled_frames(truth, n=6)
     kwargs = dict(weights=LossWeights(), max_iter=8, validation=0.2, progress=None, n_rho=2,
                   n_triplet=1, hidden=(3,), n_knots=6)

@@ -4,19 +4,20 @@ import pytest
 
 from snnp_calc import fit, read_model, write_model
 from snnp_calc.dataset import Frame, read_frames
-from snnp_calc.fitting.driver import _Stop, _Tracker, split_frames
+from snnp_calc.fitting.driver import split_frames
 from snnp_calc.fitting.loss import LossWeights
+from snnp_calc.fitting.parallel import Ranks
+from snnp_calc.fitting.tracker import Stop, Tracker
 from snnp_calc.metrics import predict
 from snnp_calc.model.initial import initial_model
-from tests.helpers import labelled_frames
+from tests.helpers import labelled_frames, small_model
 
 EXACT = LossWeights(energy=1.0, forces=0.01, stress=1e-4, smooth=0.0, l2=0.0)
 
 
 @pytest.fixture(scope="module")
 def truth():
-    return initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=1, n_knots=6,
-                         n_knots_angular=5, hidden=(4,), noise=0.1, seed=21)
+    return small_model()
 
 
 def perturbed(truth, scale=1e-3):
@@ -148,6 +149,7 @@ class _Stub:
 
     def __init__(self, model):
         self.model = model
+        self.ranks = Ranks()
 
     def start(self):
         return self.model.to_vector()
@@ -158,10 +160,10 @@ class _Stub:
 
 def test_early_stopping_waits_for_a_quarter_of_the_budget(truth):
     """A loss that only rises: the tracker stops 25 iterations (a quarter of 100) after the best."""
-    tracker = _Tracker(_Stub(truth), None, max_iter=100, patience=1, checkpoint=None,
-                       checkpoint_every=10, progress=None, max_time=None, start=0.0)
+    tracker = Tracker(_Stub(truth), None, max_iter=100, patience=1, checkpoint=None,
+                      checkpoint_every=10, progress=None, max_time=None, start=0.0)
     u = truth.to_vector()
-    with pytest.raises(_Stop, match="early stop"):
+    with pytest.raises(Stop, match="early stop"):
         for k in range(100):
             tracker(u, 1.0 + k, (0.0, 0.0))
     assert tracker.iteration == 26 and tracker.best[2] == 1
@@ -169,15 +171,15 @@ def test_early_stopping_waits_for_a_quarter_of_the_budget(truth):
 
 def test_early_stopping_looks_at_the_smoothed_loss(truth):
     """A noisy loss around a slowly falling trend does not stop the fit at a lucky dip."""
-    tracker = _Tracker(_Stub(truth), None, max_iter=200, patience=50, checkpoint=None,
-                       checkpoint_every=10, progress=None, max_time=None, start=0.0)
+    tracker = Tracker(_Stub(truth), None, max_iter=200, patience=50, checkpoint=None,
+                      checkpoint_every=10, progress=None, max_time=None, start=0.0)
     rng = np.random.default_rng(0)
     u = truth.to_vector()
     losses = 10.0 - 0.01 * np.arange(200) + rng.normal(0, 0.5, 200)
     # unsmoothed, the best loss would be older than the patience of 50 at some point
     best_age = np.arange(200) - np.array([np.argmin(losses[:k + 1]) for k in range(200)])
     assert best_age.max() >= 50
-    with pytest.raises(_Stop, match="200 iterations done"):
+    with pytest.raises(Stop, match="200 iterations done"):
         for loss in losses:
             tracker(u, loss, (0.0, 0.0))
 

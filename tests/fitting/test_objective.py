@@ -14,17 +14,15 @@ from snnp_calc.fitting.loss import LossWeights
 from snnp_calc.fitting.objective import Objective
 from snnp_calc.fitting.offsets import StressOffsets
 from snnp_calc.fitting.training_set import pack_frames
-from snnp_calc.model.initial import initial_model
 from snnp_calc.model.reparam import Reparametrisation
-from tests.helpers import directional_fd, labelled_frames
+from tests.helpers import directional_fd, labelled_frames, small_model
 
 WEIGHTS = LossWeights(energy=1.0, forces=0.01, stress=1e-3, smooth=1e-6, l2=1e-3)
 
 
 @pytest.fixture(scope="module")
 def truth():
-    return initial_model(["Mo", "Ni"], 4.4, r_min=1.9, n_rho=2, n_triplet=1, n_knots=6,
-                         n_knots_angular=5, hidden=(4,), noise=0.1, seed=21)
+    return small_model()
 
 
 @pytest.fixture(scope="module")
