@@ -2,10 +2,12 @@
 
 ``mpiexec -n 4 snnp fit ...`` starts four processes; each learns from its
 launcher's environment that it is one of several (MPICH's and Intel MPI's
-``PMI_SIZE``, Open MPI's ``OMPI_COMM_WORLD_SIZE``), and only then imports
+``PMI_SIZE``, Open MPI's ``OMPI_COMM_WORLD_SIZE``, ``srun``'s
+``SLURM_STEP_NUM_TASKS``), and only then imports
 ``mpi4py``, so that a serial fit never needs it. Unless ``NUMBA_NUM_THREADS``
 says otherwise, the ranks on one node share its cores: each gets
-``cores // ranks on the node`` Numba threads (at least one), as a hybrid
+``cores // ranks on the node`` Numba threads (at least one; the cores this
+process may run on), as a hybrid
 MPI + OpenMP code would. BLAS threads cannot be set once NumPy is loaded:
 give the ranks ``OMP_NUM_THREADS=1`` (README, *Fitting*).
 """
@@ -13,8 +15,8 @@ import os
 
 import numba
 
-# launcher variables that hold the number of ranks
-SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
+# launcher variables that hold the number of ranks (MPICH/Intel MPI, Open MPI, Slurm's srun)
+SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS")
 
 
 def launched_ranks(environ=os.environ):
@@ -41,8 +43,10 @@ def world():
         raise ValueError(f"snnp fit was started as {size} MPI ranks, but mpi4py is not "
                          "installed; pip install mpi4py (or run one process)") from err
     comm = MPI.COMM_WORLD
+    if comm.Get_size() == 1:
+        return None    # a launcher variable without a parallel launch (a serial srun step)
     if "NUMBA_NUM_THREADS" not in os.environ:
         on_node = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
-        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS,
-                                         (os.cpu_count() or 1) // on_node)))
+        cores = len(os.sched_getaffinity(0))
+        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, cores // on_node)))
     return comm

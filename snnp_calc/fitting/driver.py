@@ -42,7 +42,7 @@ from ..metrics import error_report, format_report, predict
 from ..model.reparam import Reparametrisation
 from .loss import LossWeights
 from .objective import Objective
-from .parallel import Ranks
+from .parallel import Interrupts, Ranks
 from .ranges import distance_range
 from .start import start_model
 from .tracker import Stop, Tracker
@@ -165,6 +165,7 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
     fit_frames, val_frames = _fit_and_validation(frames_of(train, keys), validation, seed,
                                                  bootstrap)
     weights = weights or LossWeights()
+    _check_ranks(ranks, method, fit_frames, val_frames)
     model, core_radius = _shared_start(ranks, model_or_preset, fit_frames, weights, constraints,
                                        core_radius, cutoff=cutoff, seed=seed,
                                        init_filters=init_filters, share=share_filters,
@@ -183,7 +184,8 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
         + (f"; {ranks.size} MPI ranks" if ranks.size > 1 else ""))
     tracker = Tracker(objective, val_set, max_iter, patience, checkpoint, checkpoint_every, say,
                       max_time, started)
-    stopped = _optimise(method, objective, tracker, seed)
+    with Interrupts(ranks) as tracker.interrupts:
+        stopped = _optimise(method, objective, tracker, seed)
     best = tracker.best_model()
     report = _report(tracker, objective, stopped, time.perf_counter() - started, say,
                      train=fit_frames, validation=val_frames, test=test_frames)
@@ -191,7 +193,8 @@ def fit(model_or_preset, train, test=None, *, weights=None, method="lbfgs",
                     freeze=list(freeze), constraints=list(constraints), core_radius=core_radius,
                     share_filters=bool(share_filters), bootstrap=bool(bootstrap),
                     n_train=len(fit_frames), n_validation=len(val_frames))
-    return _with_fit_metadata(best, settings, report), report
+    date = ranks.share(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    return _with_fit_metadata(best, settings, report, date), report
 
 
 def _shared_start(ranks, model_or_preset, frames, weights, constraints, core_radius,
@@ -210,15 +213,25 @@ def _shared_start(ranks, model_or_preset, frames, weights, constraints, core_rad
     return ranks.share(ranks.together(build if ranks.root else lambda: None))
 
 
+def _check_ranks(ranks, method, fit_frames, val_frames):
+    """Refuse, before any work, what a data-parallel fit cannot do."""
+    if ranks.size == 1:
+        return
+    if method != "lbfgs":
+        raise ValueError(f"method {method!r} runs on one process; use method 'lbfgs' with MPI")
+    for name, frames in (("training", fit_frames), ("validation", val_frames)):
+        if frames and len(frames) < ranks.size:
+            raise ValueError(f"{len(frames)} {name} structures cannot be shared by "
+                             f"{ranks.size} MPI ranks; use fewer ranks")
+
+
 def _pack_block(ranks, frames, model, name):
     """This rank's block of ``frames``, packed (a failure on any rank stops every rank)."""
-    if len(frames) < ranks.size:
-        raise ValueError(f"{len(frames)} {name} structures cannot be shared by {ranks.size} "
-                         "MPI ranks; use fewer ranks")
     part = ranks.block([len(f.atoms) for f in frames])
+    sharing = ranks.on_node()
 
     def pack():
-        check_memory(frames[part], model, name)
+        check_memory(frames[part], model, name, sharing)
         return pack_frames(frames[part], model.species, model.cutoff, block_of(frames, part))
 
     return ranks.together(pack)
@@ -287,12 +300,17 @@ def _optimise(method, objective, tracker, seed):
         return str(stop)
     except KeyboardInterrupt:
         return "interrupted (Ctrl-C): keeping the best model so far"
+    except Exception as err:
+        # met by this rank alone (a failed progress line, say): the others would wait
+        if objective.ranks.size > 1:
+            objective.ranks.abort(err)
+        raise
 
 
-def _with_fit_metadata(model, settings, report):
-    """``model`` with ``metadata["fit"]``: date, ``settings``, the run's figures and errors."""
+def _with_fit_metadata(model, settings, report, date):
+    """``model`` with ``metadata["fit"]``: ``date``, ``settings``, the run's figures and errors."""
     fit_meta = dict(
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        date=date,
         **settings,
         **{k: report[k] for k in ("iterations", "seconds", "stopped", "best_iteration",
                                   "best_loss", "stress_offsets_GPa")},

@@ -143,13 +143,8 @@ class Objective:
         """:func:`rmse` of the last evaluation on another set (validation), over all ranks."""
         return rmse(ws, data, self.ranks)
 
-    def _serial_only(self, what):
-        if self.ranks.size > 1:
-            raise ValueError(f"{what} runs on one process; use method 'lbfgs' with MPI")
-
     def residuals(self, u):
         """The residual vector (least squares) at u."""
-        self._serial_only("method 'lsq'")
         data = self._data(self.data, u)
         r = residuals(self.model_vector(u), self.model, data, self.weights, self.pmap, self.ws)
         self.last_rmse = rmse(self.ws, data)
@@ -157,7 +152,6 @@ class Objective:
 
     def residuals_and_jacobian(self, u):
         """Residuals and their exact Jacobian with respect to u."""
-        self._serial_only("method 'lsq'")
         data = self._data(self.data, u)
         r, J_x = residuals_and_jacobian(self.model_vector(u), self.model, data, self.weights)
         J = [J_x @ self.reparam.matrix()]

@@ -25,6 +25,9 @@ N`` falls to the latency of the allgather (tens of µs per rank on one node,
 first iteration (reading the files, the preset's starting model on rank 0)
 does not shrink with N.
 """
+import signal
+import sys
+
 import numpy as np
 
 
@@ -46,6 +49,21 @@ class Ranks:
     def root(self):
         """Whether this is rank 0, the one that reports and writes files."""
         return self.rank == 0
+
+    def on_node(self):
+        """How many ranks share this rank's node (its memory); 1 for a serial fit."""
+        if self.size == 1:
+            return 1
+        # optional dependency: a communicator was given, so mpi4py is installed
+        from mpi4py import MPI
+        return self.comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+
+    def abort(self, error):
+        """End every rank now, after ``error`` met this rank alone outside a collective step
+        (the others would wait for it for ever)."""
+        print(f"rank {self.rank} of {self.size}: {type(error).__name__}: {error}; aborting "
+              "all ranks", file=sys.stderr, flush=True)
+        self.comm.Abort(1)
 
     def sum(self, value):
         """The sum over ranks of ``value`` (a number or an array), in rank order, on every rank."""
@@ -113,3 +131,31 @@ class Ranks:
             rank, (kind, text) = failed[0]
             raise ValueError(f"rank {rank} of {self.size} failed ({kind}): {text}")
         return result
+
+
+class Interrupts:
+    """Ctrl-C during a data-parallel fit, as a flag the ranks agree on (a context manager).
+
+    ``mpiexec`` forwards SIGINT to every rank, but each would raise
+    ``KeyboardInterrupt`` at another point of its work, and their collective
+    steps would no longer pair up. Inside this context SIGINT only sets
+    :attr:`seen`; the tracker adds the flags of all ranks once per iteration
+    and every rank stops at the same one. Serial fits keep Python's handler.
+    """
+
+    def __init__(self, ranks):
+        self.ranks, self.seen, self._previous = ranks, False, None
+
+    def _note(self, signum, frame):
+        self.seen = True
+
+    def __enter__(self):
+        if self.ranks.size > 1:
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *exc):
+        if self.ranks.size > 1:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+

@@ -46,6 +46,7 @@ class Tracker:
         self.iteration = 0
         self.first_step = None
         self.checkpoint_error = None
+        self.interrupts = None     # a parallel.Interrupts, in data-parallel fits
         u0 = objective.start()
         self.best = (np.inf, u0, 0)
         self.smoothed = (np.inf, np.inf, 0)    # (current EMA, best EMA, its iteration)
@@ -71,8 +72,16 @@ class Tracker:
 
     def __call__(self, u, loss, train_rmse):
         self.iteration += 1
-        # every rank must take the same decisions: rank 0's clock rules
-        elapsed = self.objective.ranks.share(time.perf_counter() - self.start)
+        elapsed = time.perf_counter() - self.start
+        ranks = self.objective.ranks
+        if ranks.size > 1:
+            # every rank must take the same decisions: rank 0's clock rules, and a Ctrl-C
+            # seen by any rank (parallel.Interrupts) stops all at this iteration
+            elapsed, interrupted = ranks.sum(np.array(
+                [elapsed if ranks.root else 0.0, float(bool(self.interrupts and
+                                                            self.interrupts.seen))]))
+            if interrupted:
+                raise Stop("interrupted (Ctrl-C): keeping the best model so far")
         if self.first_step is None:
             self.first_step = elapsed
         val_loss, val_rmse = self.validation_loss(u)

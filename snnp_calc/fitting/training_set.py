@@ -225,11 +225,12 @@ def available_memory():
     return None
 
 
-def check_memory(frames, model, name):
+def check_memory(frames, model, name, sharing=1):
     """Stop before packing ``frames`` if their packed set would not fit in memory.
 
     The pairs per atom come from a spread sample of the frames (a few thousand
-    atoms), the bytes per pair and atom from :func:`memory_estimate`.
+    atoms), the bytes per pair and atom from :func:`memory_estimate`; ``sharing``
+    processes (MPI ranks on one node) divide the available memory among them.
     """
     sample = pack_frames([frames[k] for k in spread_sample(frames, ESTIMATE_ATOMS)],
                          model.species, model.cutoff)
@@ -237,11 +238,15 @@ def check_memory(frames, model, name):
     per_atom = len(sample.i_p) / len(sample.species_n)
     need = memory_estimate(n_atoms, per_atom * n_atoms, len(frames), model)
     have = available_memory()
+    if have is not None:
+        have /= sharing
     if have is not None and need > MEMORY_FRACTION * have:
         raise ValueError(
             f"the packed {name} set would take about {need / 1e9:.1f} GB ({n_atoms} atoms, "
             f"{per_atom:.0f} pairs per atom within the cutoff of {model.cutoff:g} Å), more than "
-            f"{MEMORY_FRACTION:.0%} of the {have / 1e9:.1f} GB available: fit fewer or smaller "
+            f"{MEMORY_FRACTION:.0%} of the {have / 1e9:.1f} GB available"
+            + (f" to each of the {sharing} ranks on this node" if sharing > 1 else "")
+            + ": fit fewer or smaller "
             "structures, a shorter cutoff, or share the data over MPI ranks on more machines "
             "(mpiexec -n N snnp fit ...)")
 

@@ -7,13 +7,18 @@ Usage: ``python -m tests.fitting.mpi_runner MODE OUT.json`` with MODE
   perturbed point; rank 0 writes the largest differences (loss, gradient,
   preconditioner estimate on all structures and on a spread sample, RMSE)
   and the blocks' sizes;
+- ``interrupt``: the same fit without an iteration limit, SIGINT sent to rank 1
+  alone after 3 s (models written as for ``fit``);
 - ``fit``, ``fit-sampled`` (the preconditioner estimated on a sample of
   :data:`SAMPLE_ATOMS` atoms): a data-parallel :func:`snnp_calc.fit` of :func:`setting`; each rank
   writes its model to ``OUT.rank<r>.json`` (the test compares them with each
   other and with the serial fit).
 """
 import json
+import os
+import signal
 import sys
+import threading
 
 import numpy as np
 
@@ -89,6 +94,14 @@ def main():
         _, frames, start = setting()
         model, report = fit(start, frames, weights=WEIGHTS, max_iter=25, validation=0.34,
                             patience=10 ** 6, max_time=None, progress=None, comm=comm)
+        write_model(model, f"{out}.rank{comm.Get_rank()}.json")
+    elif mode == "interrupt":
+        # Ctrl-C reaches rank 1 alone, mid-fit: every rank must stop at the same iteration
+        _, frames, start = setting()
+        if comm.Get_rank() == 1:
+            threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        model, report = fit(start, frames, weights=WEIGHTS, max_iter=10 ** 6, validation=0.34,
+                            patience=10 ** 6, max_time=120.0, progress=None, comm=comm)
         write_model(model, f"{out}.rank{comm.Get_rank()}.json")
     else:
         raise SystemExit(f"unknown mode {mode!r}")

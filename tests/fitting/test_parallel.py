@@ -131,6 +131,17 @@ def test_two_ranks_fit_the_serial_model(mpiexec, tmp_path, monkeypatch, mode):
     assert rank0.metadata["fit"]["iterations"] == serial.metadata["fit"]["iterations"] == 25
 
 
+def test_ctrl_c_on_one_rank_stops_every_rank_at_one_iteration(mpiexec, tmp_path):
+    out = tmp_path / "model"
+    done = run_ranks(mpiexec, 2, ["-m", "tests.fitting.mpi_runner", "interrupt", str(out)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0, rank1 = (read_model(f"{out}.rank{r}.json") for r in (0, 1))
+    meta = rank0.metadata["fit"]
+    assert meta["stopped"].startswith("interrupted (Ctrl-C)")
+    assert meta["iterations"] > 1 and meta == rank1.metadata["fit"]
+    np.testing.assert_array_equal(rank0.to_vector(), rank1.to_vector())
+
+
 def test_bad_frame_on_one_rank_stops_every_rank(mpiexec, tmp_path):
     """Coincident atoms in rank 1's block: both ranks end with the error, nothing written."""
     _, frames, start = setting()

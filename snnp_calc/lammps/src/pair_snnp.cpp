@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -170,6 +171,7 @@ void PairSNNP::compute(int eflag, int vflag)
   const double cutsq_all = model->cutoff * model->cutoff;
   const int inum = list->inum;
   const int *ilist = list->ilist;
+  int team = 1;    // the threads the runtime gave (OMP_DYNAMIC may give fewer than asked)
 
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
@@ -177,6 +179,8 @@ void PairSNNP::compute(int eflag, int vflag)
   {
 #if defined(_OPENMP)
     const int t = omp_get_thread_num();
+#pragma omp single
+    team = omp_get_num_threads();
 #else
     const int t = 0;
 #endif
@@ -198,10 +202,17 @@ void PairSNNP::compute(int eflag, int vflag)
 #if defined(_OPENMP)
 #pragma omp for schedule(static)
 #endif
-    for (int ii = 0; ii < inum; ++ii)
-      if (th.error.empty()) compute_atom(ilist[ii], th, f, vatom_t, cutsq_all);
+    for (int ii = 0; ii < inum; ++ii) {
+      if (!th.error.empty()) continue;
+      // nothing may leave an OpenMP region by an exception: keep it, raise it after
+      try {
+        compute_atom(ilist[ii], th, f, vatom_t, cutsq_all);
+      } catch (const std::exception &e) {
+        th.error = std::string("Pair style snnp: ") + e.what();
+      }
+    }
   }
-  reduce_threads(nthreads, nall);
+  reduce_threads(team, nall);
 }
 
 void PairSNNP::reduce_threads(int nthreads, int nall)
