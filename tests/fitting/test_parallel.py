@@ -183,3 +183,16 @@ def test_a_serial_fit_never_imports_mpi4py():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_what_ranks_cannot_do_is_refused_before_any_work():
+    _, frames, _ = setting()
+    two = Ranks(_Place(0, 2))
+    with pytest.raises(ValueError, match="method 'lsq' runs on one process"):
+        driver._check_ranks(two, "lsq", frames, [])
+    with pytest.raises(ValueError, match="1 training structures cannot be shared by 2 MPI ranks"):
+        driver._check_ranks(two, "lbfgs", frames[:1], [])
+    with pytest.raises(ValueError, match="1 validation structures cannot be shared by 2"):
+        driver._check_ranks(two, "lbfgs", frames[1:], frames[:1])
+    driver._check_ranks(two, "lbfgs", frames[1:], [])       # no validation: fine
+    driver._check_ranks(Ranks(), "lsq", frames[:1], [])     # serial: anything goes
