@@ -1,12 +1,14 @@
 """The default cutoff in a gap between neighbour shells, from the data's pair distances."""
 import numpy as np
 import pytest
+from ase import Atoms
 from ase.build import bulk
 
 from snnp_calc.dataset import Frame
 from snnp_calc.fitting.ranges import (
     CUTOFF_RANGE,
     GAP_WINDOW,
+    NEAR_RADIUS,
     default_cutoff,
     distance_histogram,
     distance_range,
@@ -82,3 +84,18 @@ def test_a_frame_with_coincident_atoms_is_named():
         distance_histogram(frames, nearest, 1.2)
     with pytest.raises(ValueError, match="Ni:1"):
         default_cutoff(frames, nearest)
+
+
+def test_neighbours_beyond_the_first_search_radius_are_found():
+    """An atom with no neighbour within NEAR_RADIUS (a wide dimer, a sparse cell): the
+    search goes on to 6 Å, and the distances are those of a direct calculation."""
+    wide = Atoms("Mo2", positions=[(0, 0, 0), (NEAR_RADIUS + 1.0, 0, 0)], cell=[20, 20, 20],
+                 pbc=False)
+    dense = crystal("Cu", 3.61)
+    frames = [Frame(a, 0.0, np.zeros((len(a), 3)), None, "x", f"f{k}")
+              for k, a in enumerate((wide, dense))]
+    shortest, nearest = distance_range(frames)
+    assert shortest == pytest.approx(3.61 / np.sqrt(2))
+    # 108 fcc atoms at a/sqrt(2) and the dimer's two at 5 Å: the median is the fcc distance
+    assert nearest == pytest.approx(3.61 / np.sqrt(2))
+    assert distance_range(frames[:1]) == pytest.approx((NEAR_RADIUS + 1.0,) * 2)
