@@ -1,4 +1,7 @@
 """Each benchmark script owns one section of ``benchmarks/RESULTS.md``, between its markers."""
+import os
+import sys
+import tempfile
 from pathlib import Path
 
 from snnp_calc._files import atomic_write_text
@@ -33,3 +36,17 @@ def write_block(block, start, end, path=RESULTS):
     else:
         new = old.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n"
     atomic_write_text(path, new)
+
+
+def measure_and_report(script, argv, measure, section, write, start, end):
+    """Run ``measure(folder)`` in a temporary folder, print ``section(results, command,
+    (load before, load after))`` and, with ``write``, put it in RESULTS.md between
+    ``start`` and ``end``. ``argv``: the script's arguments (None: the command line)."""
+    command = f"python benchmarks/{script} " + " ".join(sys.argv[1:] if argv is None else argv)
+    before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = measure(Path(tmp))
+    text = section(results, command, (before, os.getloadavg()[0]))
+    print(text)
+    if write:
+        write_block(text, start, end)

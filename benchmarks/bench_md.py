@@ -21,16 +21,14 @@ Usage (from the repository root)::
     python benchmarks/bench_md.py [--rounds 3] [--steps 20] [--skins 0 0.3 0.5 1.0] [--write]
 """
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numba
 import numpy as np
-from _results import markers, write_block
+from _results import markers, measure_and_report
 from ase import units
 from ase.build import bulk
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
@@ -116,14 +114,9 @@ def main(argv=None):
     parser.add_argument("--skins", type=float, nargs="+", default=[0.0, 0.3, 0.5, 1.0])
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
-    before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        times = measure(args, Path(tmp))
-    text = section(times, "python benchmarks/bench_md.py " + " ".join(
-        sys.argv[1:] if argv is None else argv), (before, os.getloadavg()[0]), args.rounds)
-    print(text)
-    if args.write:
-        write_block(text, START, END)
+    measure_and_report("bench_md.py", argv, lambda folder: measure(args, folder),
+                       lambda times, command, loads: section(times, command, loads, args.rounds),
+                       args.write, START, END)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,12 @@ Usage (from the repository root)::
     python benchmarks/bench_plugin_threads.py [--rounds 3] [--steps 20] [--write]
 """
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _results import markers, write_block
+from _results import markers, measure_and_report
 from bench_inference import machine
 from bench_lammps_plugin import run_case
 
@@ -103,14 +101,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
-    before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        times = measure(args.rounds, args.steps, Path(tmp))
-    text = section(times, "python benchmarks/bench_plugin_threads.py " + " ".join(
-        sys.argv[1:] if argv is None else argv), (before, os.getloadavg()[0]), args.rounds)
-    print(text)
-    if args.write:
-        write_block(text, START, END)
+    measure_and_report("bench_plugin_threads.py", argv, lambda folder: measure(args.rounds, args.steps, folder),
+                       lambda times, command, loads: section(times, command, loads, args.rounds),
+                       args.write, START, END)
 
 
 if __name__ == "__main__":
