@@ -6,9 +6,9 @@ arrays); :mod:`.model`; :mod:`.io`, :mod:`.evaluate` and :mod:`.dataset`;
 :mod:`.metrics`; :mod:`.calculator`; :mod:`.fitting`, :mod:`.plots` and
 :mod:`.lammps`; :mod:`.validation`; :mod:`.cli`.
 
-The fitting API (``fit``, ``fit_committee``, ``LossWeights``) is loaded on
-first use (PEP 562), so that ``import snnp_calc`` for inference does not load
-SciPy's optimisers.
+The fitting API (``fit``, ``fit_committee``, ``LossWeights``,
+``select_structures``) is loaded on first use (PEP 562), so that
+``import snnp_calc`` for inference does not load SciPy's optimisers.
 """
 import importlib
 
@@ -18,9 +18,10 @@ from .model import Committee, MLPReadout, Model, Spline, SplineReadout, initial_
 
 # public names of the fitting layer: attribute -> module that defines it
 _FIT_API = {"fit": "snnp_calc.fitting", "fit_committee": "snnp_calc.fitting",
-            "LossWeights": "snnp_calc.fitting"}
+            "LossWeights": "snnp_calc.fitting", "select_structures": "snnp_calc.fitting"}
 
 __all__ = ["SNNP", "read_model", "write_model", "fit", "fit_committee", "LossWeights",
+           "select_structures",
            "Committee", "Model", "MLPReadout", "SplineReadout", "Spline", "initial_model"]
 __version__ = "0.1.0"
 

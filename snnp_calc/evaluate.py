@@ -226,6 +226,8 @@ def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None,
         The keys of :func:`evaluate`, averaged over
         members, plus ``energy_std`` (eV), ``energies_std`` (n,) eV and
         ``forces_std`` (n, 3) eV/Å: standard deviations over members, ddof=1.
+        ``descriptors`` (n, K) are member 0's: each member has its own
+        filters, so their descriptors are not averaged.
     """
     # one neighbour list at the largest cutoff; each member drops the pairs beyond its own
     pairs = (neighbour_pairs(positions, cell, pbc, committee.cutoff) if pair_list is None
@@ -235,6 +237,7 @@ def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None,
     out = {key: np.mean([r[key] for r in runs], axis=0) for key in runs[0]
            if key != "descriptors"}
     out["energy"] = float(out["energy"])
+    out["descriptors"] = runs[0]["descriptors"]
     for key in ("energy", "energies", "forces"):
         out[key + "_std"] = np.std([r[key] for r in runs], axis=0, ddof=1)
     out["energy_std"] = float(out["energy_std"])

@@ -111,7 +111,41 @@ def test_committee_uncertainty(zuo_dir, tmp_path):
     assert_png(tmp_path / "committee.png")
 
 
-@pytest.mark.parametrize("name", ["architecture_ladder.py", "committee_uncertainty.py"])
+def test_active_learning(zuo_dir, tmp_path):
+    require_module("matplotlib")
+    out = run("active_learning.py", "--elements", "Mo", "--max-structures", "20", "--max-iter",
+              "3", "--members", "2", "--rounds", "2", "--data", str(zuo_dir), "--out",
+              str(tmp_path))
+    text = (tmp_path / "active_learning.md").read_text()
+    rows = table_rows(text)
+    assert [r[:4] for r in rows] == [["Mo", "committee", "0", "4"], ["Mo", "random", "0", "4"],
+                                     ["Mo", "committee", "1", "6"], ["Mo", "committee", "2", "8"],
+                                     ["Mo", "random", "1", "6"], ["Mo", "random", "2", "8"]]
+    assert rows[0][4:] == rows[1][4:]  # one shared starting committee
+    for row in rows:
+        assert 0 < float(row[4]) and 0 < float(row[5])
+    assert "- Mo, forces: random picks reach" in text and "--max-iter 3" in text
+    assert "| Mo | random | 2 | 8 |" in out
+    assert_png(tmp_path / "active_learning.png")
+
+
+def test_active_learning_summary(monkeypatch):
+    example = example_module("active_learning", monkeypatch)
+    rows = [dict(element="Ge", strategy=s, round=r, n=n, e_mae=e, f_mae=f)
+            for s, r, n, e, f in [("committee", 0, 10, 9.0, 0.20), ("random", 0, 10, 9.0, 0.20),
+                                  ("committee", 1, 15, 5.0, 0.09), ("committee", 2, 20, 4.0, 0.08),
+                                  ("random", 1, 15, 6.0, 0.15), ("random", 2, 20, 4.5, 0.10)]]
+    assert example.summary(rows).splitlines() == [
+        "- Ge, forces: random picks reach 0.1 eV/Å with 20 structures; committee picks reach "
+        "it with 15",
+        "- Ge, energies: random picks reach 4.5 meV/atom with 20 structures; committee picks "
+        "reach it with 20"]
+    rows[3]["e_mae"] = 4.6
+    assert example.summary(rows).splitlines()[1].endswith("committee picks do not reach it")
+
+
+@pytest.mark.parametrize("name", ["architecture_ladder.py", "committee_uncertainty.py",
+                                  "active_learning.py"])
 def test_results_scripts_without_data(name, tmp_path):
     out = subprocess.run([sys.executable, str(EXAMPLES / name), "--data", str(tmp_path / "no"),
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)

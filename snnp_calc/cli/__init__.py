@@ -8,6 +8,8 @@
              [--config fit.toml] [--committee N] --out MODEL.json [more: snnp fit -h]
     snnp lammps-plugin build [--out DIR]
     snnp plot MODEL -o DIR [--data DATA.xyz] [--species El]
+    snnp select --committee C.json --pool POOL.xyz -n N --out PICKED.xyz [--by forces|energy]
+                [--diverse] [--candidates K]
     snnp models [--json]
     snnp warmup
     snnp validate MODEL [--lattice bcc|fcc|hcp|diamond] [--a A] [--data TRAIN.xyz] [--json]
@@ -15,7 +17,8 @@
                   [--md-time PS]
 
 One module per command (:mod:`.convert`, :mod:`.evaluate`, :mod:`.fit`,
-:mod:`.plot`, :mod:`.validate`, :mod:`.models`, :mod:`.warmup`, :mod:`.lammps_plugin`), each with ``add_cli`` and ``run``.
+:mod:`.plot`, :mod:`.select`, :mod:`.validate`, :mod:`.models`, :mod:`.warmup`,
+:mod:`.lammps_plugin`), each with ``add_cli`` and ``run``.
 Errors in the input (a malformed model file, a frame without energy, an
 element the model lacks) end the command with exit status 2 and a message
 that names the file.
@@ -23,9 +26,9 @@ that names the file.
 import argparse
 import sys
 
-from . import convert, evaluate, fit, lammps_plugin, models, plot, validate, warmup
+from . import convert, evaluate, fit, lammps_plugin, models, plot, select, validate, warmup
 
-COMMANDS = (convert, evaluate, fit, plot, validate, models, warmup, lammps_plugin)
+COMMANDS = (convert, evaluate, fit, plot, select, validate, models, warmup, lammps_plugin)
 
 
 def build_parser():

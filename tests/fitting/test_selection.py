@@ -1,0 +1,122 @@
+"""Choosing structures by committee spread: against the members' own predictions."""
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from snnp_calc.fitting.selection import (
+    farthest_points,
+    select_structures,
+    spread_and_features,
+    standardised,
+)
+from tests.helpers import member_results
+
+
+def pool_of(n, seed=0):
+    """``n`` different Mo-Ni cells: rattled by growing amounts, strained, mixed."""
+    rng = np.random.default_rng(seed)
+    pool = []
+    for k in range(n):
+        atoms = bulk("Mo", "bcc", 3.05 + 0.03 * (k % 5), cubic=True).repeat((2, 2, 1 + k % 2))
+        atoms.rattle(0.02 + 0.03 * k, seed=seed + k)
+        atoms.symbols[rng.choice(len(atoms), k % 3, replace=False)] = "Ni"
+        pool.append(atoms)
+    return pool
+
+
+def spreads_from_members(committee, pool, by):
+    """The spread of each structure, from each member alone through the calculator."""
+    out = []
+    for atoms in pool:
+        runs = member_results(committee, atoms)
+        if by == "forces":
+            std_nc = np.std([r["forces"] for r in runs], axis=0, ddof=1)
+            out.append(np.sqrt((std_nc ** 2).sum(axis=1)).max())
+        else:
+            out.append(np.std([r["energy"] for r in runs], ddof=1) / len(atoms))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("by", ["forces", "energy"])
+def test_picks_the_largest_spreads(committee, by):
+    pool = pool_of(12)
+    expected = spreads_from_members(committee, pool, by)
+    chosen = select_structures(committee, pool, 4, by=by)
+    np.testing.assert_allclose(chosen.pool_spreads, expected, rtol=1e-10)
+    assert chosen.indices.tolist() == np.argsort(-expected)[:4].tolist()
+    np.testing.assert_allclose(chosen.spreads, expected[chosen.indices], rtol=1e-10)
+    # the constructed pool has distinct spreads, so the top 4 are a real choice
+    assert len(np.unique(np.round(expected, 12))) == len(pool)
+
+
+def test_selection_is_deterministic(committee):
+    pool = pool_of(10)
+    first = select_structures(committee, pool, 5, diverse=True, candidates=2)
+    again = select_structures(committee, [a.copy() for a in pool], 5, diverse=True,
+                              candidates=2)
+    assert first.indices.tolist() == again.indices.tolist()
+    np.testing.assert_array_equal(first.pool_spreads, again.pool_spreads)
+
+
+def test_diverse_never_returns_copies_of_one_frame(committee):
+    pool = pool_of(8)
+    worst = int(np.argmax(spreads_from_members(committee, pool, "forces")))
+    # five copies of the most uncertain frame, each shifted rigidly (same structure)
+    copies = []
+    for k in range(5):
+        atoms = pool[worst].copy()
+        atoms.translate([0.1 * k, 0.0, 0.0])
+        atoms.wrap()
+        copies.append(atoms)
+    pool = pool + copies
+    plain = select_structures(committee, pool, 4)
+    same = set(range(8, 13)) | {worst}
+    assert sum(k in same for k in plain.indices) == 4  # top 4 by spread: all the copies
+    diverse = select_structures(committee, pool, 4, diverse=True)
+    assert sum(k in same for k in diverse.indices) == 1
+    assert diverse.indices[0] in same  # the largest spread comes first
+    assert len(set(diverse.indices.tolist())) == 4
+
+
+def test_diverse_widens_the_candidates_then_gives_up(committee):
+    atoms = pool_of(1)[0]
+    pool = [atoms.copy() for _ in range(4)] + pool_of(3, seed=5)
+    # candidates=1 starts with 2 structures; the distinct ones are found further down
+    chosen = select_structures(committee, pool, 3, diverse=True, candidates=1)
+    assert sum(k < 4 for k in chosen.indices) <= 1
+    with pytest.raises(ValueError, match="only 4 distinct structures .* asked for 5"):
+        select_structures(committee, pool, 5, diverse=True, source="pool.xyz")
+
+
+def test_farthest_points_are_max_min():
+    X = np.array([[0.0], [0.1], [10.0], [5.0], [10.0]])
+    assert farthest_points(X, np.array([0, 1, 2, 3, 4]), 3) == [0, 2, 3]
+    assert farthest_points(X, np.array([1, 0]), 2) == [1, 0]
+    # copies of picked rows are never picked: only 4 distinct rows exist
+    assert farthest_points(X, np.arange(5), 5) == [0, 2, 3, 1]
+
+
+def test_features_are_composition_and_mean_descriptors(committee, committee_atoms):
+    _, x = spread_and_features(committee, committee_atoms, "forces")
+    K = committee.members[0].n_filters
+    species = committee.species_indices(committee_atoms.numbers)
+    assert x.shape == (2 * (1 + K),)
+    assert x[0] == pytest.approx(np.mean(species == 0))
+    assert x[1 + K] == pytest.approx(np.mean(species == 1))
+    X = standardised(np.array([[1.0, 2.0], [3.0, 2.0]]))
+    np.testing.assert_allclose(X, [[-1.0, 0.0], [1.0, 0.0]])
+
+
+def test_bad_input_is_named(committee):
+    pool = pool_of(3)
+    with pytest.raises(ValueError, match="single Model; fit one with snnp fit --committee"):
+        select_structures(committee.members[0], pool, 1)
+    with pytest.raises(ValueError, match="by must be one of forces, energy"):
+        select_structures(committee, pool, 1, by="stress")
+    with pytest.raises(ValueError, match="pool.xyz: asked for 4 structures from a pool of 3"):
+        select_structures(committee, pool, 4, source="pool.xyz")
+    with pytest.raises(ValueError, match="asked for 0"):
+        select_structures(committee, pool, 0)
+    pool[2].symbols[0] = "Cu"
+    with pytest.raises(ValueError, match=r"pool.xyz:2: element\(s\) Cu not in the model"):
+        select_structures(committee, pool, 1, source="pool.xyz")
