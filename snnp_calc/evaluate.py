@@ -16,7 +16,7 @@ from matscipy.neighbours import neighbour_list
 
 from .kernels.energy import single_point
 from .kernels.layout import VOIGT_VD
-from .kernels.neighbours import pairs_within
+from .kernels.neighbours import largest_move, pairs_within
 
 LOG = logging.getLogger("snnp_calc")
 _COMPILED = {"told": False}
@@ -123,15 +123,16 @@ class PairList:
         cell = np.asarray(cell, dtype=np.float64)
         pbc = np.asarray(pbc, dtype=bool)
         key = (len(positions), cell.tobytes(), pbc.tobytes(), float(cutoff))
-        moved = (np.inf if key != self.key else
-                 float(np.max(((positions - self.reference) ** 2).sum(axis=1), initial=0.0)))
+        moved = np.inf if key != self.key else largest_move(positions, self.reference)
         if not moved <= (0.5 * self.skin) ** 2:
             # also a NaN position (moved is NaN): the fresh build names the problem
             self.i_p, self.j_p, _, _, self.S_pc = neighbour_pairs(positions, cell, pbc,
                                                                   cutoff + self.skin, True)
             self.key, self.reference, self.builds = key, positions.copy(), self.builds + 1
-        cell_cc, _ = neighbour_cell(positions, cell, pbc)
-        out = pairs_within(self.i_p, self.j_p, self.S_pc, positions, cell_cc, float(cutoff))
+            # the key holds the cell and pbc, so the image vectors stay valid with it
+            self.cell_cc, _ = neighbour_cell(positions, cell, pbc)
+        out = pairs_within(self.i_p, self.j_p, self.S_pc, positions, self.cell_cc,
+                           float(cutoff))
         _check_coincident(*out)
         return out
 
@@ -208,12 +209,13 @@ def evaluate_pairs(model, pairs, species_n, parallel=None):
     # one kernel call: for a few atoms, Numba's per-call cost is much of the total
     E_n, F_nc, W_ncc, G_nf = single_point(i_p, j_p, D_pc, species_n, model.kernel_model,
                                           bool(parallel))
-    # one reduction finds any NaN or infinity among them
-    if not np.isfinite(E_n.sum() + F_nc.sum() + W_ncc.sum()):
+    energy, virial = E_n.sum(), W_ncc.sum(axis=0)
+    # one sum finds any NaN or infinity among them
+    if not np.isfinite(energy + F_nc.sum() + virial.sum()):
         raise ValueError("the model gives non-finite energies or forces for this structure "
-                         f"(energy {E_n.sum()!r}); it lies far outside what the model knows")
-    return dict(energy=float(E_n.sum()), energies=E_n, forces=F_nc,
-                virial=W_ncc.sum(axis=0), virials=W_ncc, descriptors=G_nf)
+                         f"(energy {energy!r}); it lies far outside what the model knows")
+    return dict(energy=float(energy), energies=E_n, forces=F_nc, virial=virial,
+                virials=W_ncc, descriptors=G_nf)
 
 
 def evaluate_committee(committee, numbers, positions, cell, pbc, parallel=None,

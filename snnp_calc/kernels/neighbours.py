@@ -45,3 +45,18 @@ def pairs_within(i_p, j_p, S_pc, r_nc, cell_cc, cutoff):
             d_out[q] = np.sqrt(D_all[p, 0] ** 2 + D_all[p, 1] ** 2 + D_all[p, 2] ** 2)
             q += 1
     return i_out, j_out, d_out, D_out
+
+
+@njit(**KERNEL)
+def largest_move(r_nc, reference_nc):
+    """The largest squared displacement ``max_n |r_n - reference_n|²`` (Å²); NaN if any is NaN."""
+    most = 0.0
+    for n in range(len(r_nc)):
+        d2 = ((r_nc[n, 0] - reference_nc[n, 0]) ** 2 + (r_nc[n, 1] - reference_nc[n, 1]) ** 2
+              + (r_nc[n, 2] - reference_nc[n, 2]) ** 2)
+        if np.isnan(d2):
+            return d2  # a NaN position: the caller's rebuild names it
+        if d2 > most:
+            most = d2
+    return most
+
