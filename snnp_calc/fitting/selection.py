@@ -21,8 +21,11 @@ chosen among the ``candidates`` × N largest by farthest-point sampling
 descriptor space: each structure is the vector of its composition and of
 its per-species mean filter descriptors ``G_k`` (committee member 0's),
 every column standardised over the pool. The first pick is the largest
-spread; each next one is the candidate farthest from all picked so far.
-Structures whose vectors coincide with a picked one are never picked.
+spread; each next one maximises its spread times its distance to the
+nearest pick so far. Weighting by the spread keeps a far but certain
+structure (an elastic strain among AIMD snapshots) from beating a near but
+uncertain one; near-copies of a pick score close to zero, and structures
+whose vectors coincide with a pick are never picked.
 
 Nothing is random: ties go to the earlier pool structure, so one committee
 and pool give one answer.
@@ -104,29 +107,35 @@ def standardised(X_sd):
     return (X_sd - X_sd.mean(axis=0)) / np.where(scale_d > 0, scale_d, 1.0)
 
 
-def farthest_points(X_sd, order_s, n):
-    """Greedy max-min picks of ``n`` rows of ``X_sd``, among rows ``order_s``.
+def farthest_points(X_sd, order_s, n, weight_s=None):
+    """Greedy weighted max-min picks of ``n`` rows of ``X_sd``, among rows ``order_s``.
 
     Parameters
     ----------
     X_sd : ndarray, shape (n_structures, d)
     order_s : ndarray of int
-        Candidate rows, best first: the first is picked first, and ties of
-        distance go to the earlier candidate.
+        Candidate rows, best first: the first is picked first, and ties go
+        to the earlier candidate.
     n : int
+    weight_s : ndarray, shape (n_structures,), optional
+        Non-negative weights (the spreads): each next pick maximises weight
+        times distance to the nearest pick. None: all 1 (plain max-min).
 
     Returns
     -------
     list of int
         Picked rows, at most ``n``: fewer when the other candidates all
-        coincide (within :data:`SAME`) with picked ones.
+        coincide (within :data:`SAME`) with picked ones or weigh nothing.
     """
     order_s = np.asarray(order_s)
+    w_s = np.ones(len(order_s)) if weight_s is None else np.asarray(weight_s)[order_s]
     picked = [int(order_s[0])]
     nearest_s = np.linalg.norm(X_sd[order_s] - X_sd[order_s[0]], axis=1)
     while len(picked) < n:
-        best = int(np.argmax(nearest_s))  # the first of equal distances
-        if nearest_s[best] <= SAME:
+        # copies of a pick never count, whatever their weight
+        score_s = np.where(nearest_s > SAME, w_s * nearest_s, 0.0)
+        best = int(np.argmax(score_s))  # the first of equal scores
+        if not score_s[best] > 0.0:
             break
         picked.append(int(order_s[best]))
         nearest_s = np.minimum(nearest_s,
@@ -190,19 +199,21 @@ def select_structures(committee, pool, n, by="forces", diverse=False, candidates
     if not diverse:
         picked = order_s[:n]
     else:
-        picked = _diverse(standardised(np.array(features)), order_s, n, candidates, source)
+        picked = _diverse(standardised(np.array(features)), spreads_s, order_s, n, candidates,
+                          source)
     picked = np.asarray(picked, dtype=np.int64)
     return Selection(picked, spreads_s[picked], by, spreads_s)
 
 
-def _diverse(X_sd, order_s, n, candidates, source):
+def _diverse(X_sd, spreads_s, order_s, n, candidates, source):
     """Farthest points among the top ``candidates * n``, widened until ``n`` are distinct."""
     size = min(len(order_s), int(np.ceil(candidates * n)))
     while True:
-        picked = farthest_points(X_sd, order_s[:size], n)
+        picked = farthest_points(X_sd, order_s[:size], n, spreads_s)
         if len(picked) == n:
             return picked
         if size == len(order_s):
             raise ValueError(f"{source}: only {len(picked)} distinct structures (by their "
-                             f"descriptors) in a pool of {len(order_s)}; asked for {n}")
+                             f"descriptors) with a non-zero spread in a pool of "
+                             f"{len(order_s)}; asked for {n}")
         size = min(len(order_s), 2 * size)

@@ -84,7 +84,7 @@ def test_diverse_widens_the_candidates_then_gives_up(committee):
     # candidates=1 starts with 2 structures; the distinct ones are found further down
     chosen = select_structures(committee, pool, 3, diverse=True, candidates=1)
     assert sum(k < 4 for k in chosen.indices) <= 1
-    with pytest.raises(ValueError, match="only 4 distinct structures .* asked for 5"):
+    with pytest.raises(ValueError, match="only 4 distinct structures .* non-zero spread .* asked for 5"):
         select_structures(committee, pool, 5, diverse=True, source="pool.xyz")
 
 
@@ -94,6 +94,16 @@ def test_farthest_points_are_max_min():
     assert farthest_points(X, np.array([1, 0]), 2) == [1, 0]
     # copies of picked rows are never picked: only 4 distinct rows exist
     assert farthest_points(X, np.arange(5), 5) == [0, 2, 3, 1]
+
+
+def test_farthest_points_weigh_distance_by_spread():
+    X = np.array([[0.0], [10.0], [2.0], [2.0]])
+    order = np.array([0, 1, 2, 3])
+    # far but nearly certain (row 1: 0.1 x 10) loses to near and uncertain (row 2: 1 x 2)
+    assert farthest_points(X, order, 2, np.array([1.0, 0.1, 1.0, 1.0])) == [0, 2]
+    assert farthest_points(X, order, 2) == [0, 1]
+    # nothing with zero weight or coinciding with a pick is taken
+    assert farthest_points(X, order, 4, np.array([1.0, 0.0, 1.0, 1.0])) == [0, 2]
 
 
 def test_features_are_composition_and_mean_descriptors(committee, committee_atoms):
