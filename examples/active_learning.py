@@ -102,7 +102,8 @@ def summary(rows):
         mine = [r for r in rows if r["element"] == element]
         random_last = max((r for r in mine if r["strategy"] == "random"), key=lambda r: r["n"])
         for what, unit in (("f_mae", "eV/Å"), ("e_mae", "meV/atom")):
-            reached = [r["n"] for r in mine if r["strategy"] == "committee"
+            # the shared start (round 0) is no pick of either strategy
+            reached = [r["n"] for r in mine if r["strategy"] == "committee" and r["round"] > 0
                        and r[what] <= random_last[what]]
             target = f"{random_last[what]:.3g} {unit} with {random_last['n']}"
             lines.append(f"- {element}, {'forces' if what == 'f_mae' else 'energies'}: random "

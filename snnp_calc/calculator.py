@@ -88,7 +88,7 @@ class SNNP(Calculator):
         bit counts), which is stricter than ASE's generic comparison and much
         cheaper for small systems.
         """
-        old = self.atoms if old is None else old
+        old = self._atoms if old is None else old
         if old is None:
             return ["positions", "numbers", "cell", "pbc"]
         pairs = (("positions", old.positions, atoms.positions),
@@ -100,9 +100,9 @@ class SNNP(Calculator):
     def calculate(self, atoms=None, properties=None, system_changes=all_changes):
         # not Calculator.calculate: it copies the atoms that get_property has just copied,
         # and checks for a directory (~18 µs of a ~115 µs 8-atom call, bench_small.py)
-        if atoms is not None and (self.atoms is None or self.check_state(atoms)):
-            self.atoms = self._keep(atoms)
-        atoms = self.atoms
+        if atoms is not None and (self._atoms is None or self.check_state(atoms)):
+            self._atoms = self._keep(atoms)
+        atoms = self._atoms
         # nothing of an earlier structure may survive (calculate() called directly)
         self.results = {}
         numbers, cell = np.asarray(atoms.numbers, dtype=np.int64), atoms.cell.array
@@ -132,15 +132,30 @@ class SNNP(Calculator):
             self.results["stress"] = stress[0]
             self.results["stresses"] = stress[1:]
 
+    @property
+    def atoms(self):
+        """A copy of the structure of the last calculation (None before the first).
+
+        The calculator keeps its own copy (as ASE's ``Calculator`` does) and
+        hands out copies of it, so that the one it writes new positions into
+        (:meth:`_keep`) is never one a caller holds.
+        """
+        return None if self._atoms is None else self._atoms.copy()
+
+    @atoms.setter
+    def atoms(self, value):
+        # ASE's Calculator sets None to forget a structure, or a copy it made
+        self._atoms = value
+
     def _keep(self, atoms):
-        """The calculator's copy of ``atoms`` (``self.atoms``), as ASE's ``Calculator`` keeps one.
+        """The calculator's private copy of ``atoms``, as ASE's ``Calculator`` keeps one.
 
         When only positions moved since the previous copy (MD, relaxations),
         they are written into it: ``Atoms.copy()`` costs ~15 µs, a seventh of an
         8-atom call (``benchmarks/bench_small.py``). The copy then holds the
         info and arrays of its first structure and the numbers, cell, pbc and
         positions of the last, which are all that enter the results
-        (:meth:`check_state`).
+        (:meth:`check_state`); :attr:`atoms` gives copies of it.
         """
         kept = self._copy
         if (kept is None or len(kept) != len(atoms) or self.check_state(atoms, old=kept)

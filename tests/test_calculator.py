@@ -187,26 +187,29 @@ def test_kept_copy_follows_moves_and_is_renewed_on_other_changes(atoms, snnp_mod
     calc = SNNP(snnp_model)
     atoms.calc = calc
     atoms.get_forces()
-    first = calc.atoms
-    assert first is not atoms
+    kept, held = calc._copy, calc.atoms
+    assert kept is not atoms and held is not kept
+    start = atoms.positions.copy()
     for step in range(3):
         atoms.positions[step] += 0.03
         forces = atoms.get_forces()
-        # positions alone moved: written into the same copy, which matches the atoms
-        assert calc.atoms is first
+        # positions alone moved: written into the same private copy
+        assert calc._copy is kept
         np.testing.assert_array_equal(calc.atoms.positions, atoms.positions)
         np.testing.assert_array_equal(forces, fresh_results(atoms, snnp_model)[1])
-    # editing the caller's atoms afterwards leaves the kept copy alone
+    # what a caller holds of calc.atoms never changes under it, and is recomputed when asked
+    np.testing.assert_array_equal(held.positions, start)
+    assert calc.get_potential_energy(held) == fresh_results(held, snnp_model)[0]
     atoms.positions[0] += 0.01
-    assert not np.array_equal(calc.atoms.positions, atoms.positions)
+    assert not np.array_equal(calc._copy.positions, atoms.positions)
     atoms.get_forces()
     for change in (lambda a: a.set_cell(a.cell.array * 1.01, scale_atoms=True),
                    lambda a: a.numbers.__setitem__(0, 28 if a.numbers[0] == 42 else 42),
                    lambda a: a.pbc.__setitem__(1, False)):
-        before = calc.atoms
+        before = calc._copy
         change(atoms)
         energy = atoms.get_potential_energy()
-        assert calc.atoms is not before and not calc.check_state(atoms)
+        assert calc._copy is not before and not calc.check_state(atoms)
         assert energy == fresh_results(atoms, snnp_model)[0]
     del atoms[3]
     np.testing.assert_array_equal(atoms.get_forces(), fresh_results(atoms, snnp_model)[1])

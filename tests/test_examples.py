@@ -122,6 +122,8 @@ def test_active_learning(zuo_dir, tmp_path):
                                      ["Mo", "committee", "1", "6"], ["Mo", "committee", "2", "8"],
                                      ["Mo", "random", "1", "6"], ["Mo", "random", "2", "8"]]
     assert rows[0][4:] == rows[1][4:]  # one shared starting committee
+    # the strategies pick different structures, so their committees differ
+    assert rows[2][4:] != rows[4][4:] or rows[3][4:] != rows[5][4:]
     for row in rows:
         assert 0 < float(row[4]) and 0 < float(row[5])
     assert "- Mo, forces: random picks reach" in text and "--max-iter 3" in text

@@ -8,6 +8,8 @@ order picked, as one extended-XYZ file. Each written structure keeps its
 ``committee_energy_std`` (eV/atom), the spread it was chosen by, and
 ``pool_index``, its position in the pool file.
 """
+from pathlib import Path
+
 from ase.io import read, write
 
 from .._files import atomic_write
@@ -39,13 +41,21 @@ def run(args):
     """Run ``snnp select`` for parsed ``args``."""
     if args.n < 1:
         raise ValueError(f"-n {args.n}: must be at least 1")
+    if args.candidates is not None and not args.diverse:
+        raise ValueError("--candidates applies to --diverse picks only")
+    out, pool_path = Path(args.out), Path(args.pool)
+    if pool_path.exists() and out.exists() and out.resolve() == pool_path.resolve():
+        raise ValueError(f"--out {args.out} is the pool file; write the picks elsewhere")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {args.out}: the folder {out.parent} does not exist")
     committee = read_model(args.committee)
     if not hasattr(committee, "members"):
         raise ValueError(f"{args.committee}: holds one model, not a committee; fit one with "
                          "snnp fit --committee N")
     pool = read_pool(args.pool)
     chosen = select_structures(committee, pool, args.n, by=args.by, diverse=args.diverse,
-                               candidates=args.candidates, source=str(args.pool))
+                               candidates=(CANDIDATES if args.candidates is None
+                                           else args.candidates), source=str(args.pool))
     picked = []
     for k, spread in zip(chosen.indices.tolist(), chosen.spreads.tolist()):
         atoms = pool[k]
@@ -78,7 +88,7 @@ def add_cli(sub):
     p.add_argument("--diverse", action="store_true",
                    help="farthest-point sampling in descriptor space among the top candidates, "
                         "so that near-copies of one structure are not all picked")
-    p.add_argument("--candidates", type=float, default=CANDIDATES,
+    p.add_argument("--candidates", type=float,
                    help=f"with --diverse: pick among this many times N largest spreads "
                         f"(default {CANDIDATES})")
     p.set_defaults(func=run)

@@ -27,8 +27,8 @@ structure (an elastic strain among AIMD snapshots) from beating a near but
 uncertain one; near-copies of a pick score close to zero, and structures
 whose vectors coincide with a pick are never picked.
 
-Nothing is random: ties go to the earlier pool structure, so one committee
-and pool give one answer.
+Nothing is random: equal spreads go to the earlier pool structure, equal
+scores to the larger spread, so one committee and pool give one answer.
 """
 from dataclasses import dataclass
 
@@ -44,6 +44,8 @@ UNITS = {"forces": "eV/Å", "energy": "eV/atom"}
 CANDIDATES = 4
 # standardised descriptor distance below which two structures count as one
 SAME = 1e-6
+# relative spread of a descriptor column below which it counts as constant
+ROUND_OFF = 1e-9
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def spread_and_features(committee, atoms, by):
         eV/Å or eV/atom (module docstring).
     features : ndarray, shape (S * (1 + K),)
         Per species of the committee: the fraction of atoms, then their mean
-        descriptors (zeros where the structure has none of it).
+        descriptors (NaN where the structure has none of it: :func:`standardised`
+        then puts them at the pool's mean, so that only the fraction tells).
     """
     out = evaluate_committee(committee, atoms.numbers, atoms.positions, atoms.cell.array,
                              atoms.pbc)
@@ -96,15 +99,27 @@ def spread_and_features(committee, atoms, by):
     parts = []
     for a in range(len(committee.species)):
         mine = species_n == a
-        mean_f = G_nf[mine].mean(axis=0) if mine.any() else np.zeros(G_nf.shape[1])
+        mean_f = G_nf[mine].mean(axis=0) if mine.any() else np.full(G_nf.shape[1], np.nan)
         parts.append(np.concatenate(([mine.sum() / n], mean_f)))
     return spread, np.concatenate(parts)
 
 
 def standardised(X_sd):
-    """Columns shifted to mean 0 and scaled to standard deviation 1 (constant ones: 0)."""
-    scale_d = X_sd.std(axis=0)
-    return (X_sd - X_sd.mean(axis=0)) / np.where(scale_d > 0, scale_d, 1.0)
+    """Columns shifted to mean 0 and scaled to standard deviation 1.
+
+    NaN entries (a species the structure lacks) become 0, the column's mean.
+    Columns that vary only at round-off (standard deviation below
+    :data:`ROUND_OFF` times their magnitude, e.g. copies of one structure)
+    become 0 too: scaled up, round-off would look like distance.
+    """
+    X_sd = np.array(X_sd, dtype=np.float64)
+    present = ~np.isnan(X_sd)
+    count_d = present.sum(axis=0)
+    mean_d = np.where(present, X_sd, 0.0).sum(axis=0) / np.maximum(count_d, 1)
+    X_sd = np.where(present, X_sd - mean_d, 0.0)
+    scale_d = np.sqrt((X_sd ** 2).sum(axis=0) / np.maximum(count_d, 1))
+    varies_d = scale_d > ROUND_OFF * np.maximum(np.abs(mean_d), 1.0)
+    return np.where(varies_d, X_sd / np.where(varies_d, scale_d, 1.0), 0.0)
 
 
 def farthest_points(X_sd, order_s, n, weight_s=None):
@@ -181,10 +196,13 @@ def select_structures(committee, pool, n, by="forces", diverse=False, candidates
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}, got {by!r}")
     pool = list(pool)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise ValueError(f"n must be a whole number of structures, got {n!r}")
     if not 1 <= n <= len(pool):
         raise ValueError(f"{source}: asked for {n} structures from a pool of {len(pool)}")
-    if not candidates >= 1:
-        raise ValueError(f"candidates must be at least 1, got {candidates!r}")
+    if not (np.isfinite(candidates) and candidates >= 1):
+        raise ValueError(f"candidates must be a finite number of at least 1, got "
+                         f"{candidates!r}")
     spreads_s, features = np.empty(len(pool)), []
     for k, atoms in enumerate(pool):
         if len(atoms) == 0:
@@ -213,6 +231,10 @@ def _diverse(X_sd, spreads_s, order_s, n, candidates, source):
         if len(picked) == n:
             return picked
         if size == len(order_s):
+            if not spreads_s.max() > 0:
+                raise ValueError(f"{source}: the committee's spread is zero on every "
+                                 "structure (its members agree), so there is nothing to "
+                                 "rank; fit the members from different seeds")
             raise ValueError(f"{source}: only {len(picked)} distinct structures (by their "
                              f"descriptors) with a non-zero spread in a pool of "
                              f"{len(order_s)}; asked for {n}")

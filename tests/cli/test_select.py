@@ -68,7 +68,21 @@ def test_bad_input_gives_a_message_and_no_file(files, tmp_path, committee, capsy
     (tmp_path / "broken.xyz").write_text("3\nLattice=\"1 0 0 0 1 0 0 0 1\"\nMo 0 0\n")
     cases.append((["--committee", str(committee_path), "--pool", str(tmp_path / "broken.xyz"),
                    "-n", "1"], f"{tmp_path / 'broken.xyz'}: not a structure file ASE can read"))
+    cases.append((["--committee", str(committee_path), "--pool", str(pool_path), "-n", "1",
+                   "--candidates", "2"], "--candidates applies to --diverse picks only"))
     for argv, message in cases:
         assert main(["select", *argv, "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
         assert not out.exists()
+
+
+def test_out_may_not_be_the_pool_or_in_a_missing_folder(files, tmp_path, capsys):
+    committee_path, pool_path = files
+    before = pool_path.read_bytes()
+    base = ["select", "--committee", str(committee_path), "--pool", str(pool_path), "-n", "1"]
+    assert main(base + ["--out", str(pool_path)]) == 2
+    assert "is the pool file" in capsys.readouterr().err
+    assert pool_path.read_bytes() == before
+    missing = tmp_path / "no" / "picked.xyz"
+    assert main(base + ["--out", str(missing)]) == 2
+    assert f"the folder {missing.parent} does not exist" in capsys.readouterr().err

@@ -78,14 +78,53 @@ def test_diverse_never_returns_copies_of_one_frame(committee):
     assert len(set(diverse.indices.tolist())) == 4
 
 
+def copies_of(atoms, n):
+    """``n`` rigidly shifted, wrapped copies of ``atoms``: one structure, round-off apart."""
+    out = []
+    for k in range(n):
+        copy = atoms.copy()
+        copy.translate([0.1 * k, 0.05 * k, 0.0])
+        copy.wrap()
+        out.append(copy)
+    return out
+
+
 def test_diverse_widens_the_candidates_then_gives_up(committee):
-    atoms = pool_of(1)[0]
-    pool = [atoms.copy() for _ in range(4)] + pool_of(3, seed=5)
-    # candidates=1 starts with 2 structures; the distinct ones are found further down
+    others = pool_of(8)
+    worst = int(np.argmax(spreads_from_members(committee, others, "forces")))
+    # the 4 copies have the 4 largest spreads: the first 3 candidates hold one structure
+    pool = copies_of(others[worst], 4) + [a for k, a in enumerate(others) if k != worst][:3]
     chosen = select_structures(committee, pool, 3, diverse=True, candidates=1)
-    assert sum(k < 4 for k in chosen.indices) <= 1
-    with pytest.raises(ValueError, match="only 4 distinct structures .* non-zero spread .* asked for 5"):
+    assert sum(k < 4 for k in chosen.indices) == 1 and len(set(chosen.indices.tolist())) == 3
+    with pytest.raises(ValueError, match="only 4 distinct structures .* non-zero spread .* "
+                                         "asked for 5"):
         select_structures(committee, pool, 5, diverse=True, source="pool.xyz")
+
+
+def test_copies_alone_are_one_structure(committee):
+    pool = copies_of(pool_of(4)[3], 5)
+    with pytest.raises(ValueError, match="only 1 distinct structures"):
+        select_structures(committee, pool, 2, diverse=True)
+    assert len(select_structures(committee, pool, 2).indices) == 2  # without diverse: top 2
+
+
+def test_zero_spreads_are_named(committee):
+    same = type(committee)([committee.members[0]] * 2)
+    with pytest.raises(ValueError, match="spread is zero on every structure"):
+        select_structures(same, pool_of(4), 2, diverse=True)
+
+
+def test_a_missing_species_counts_once(committee, committee_atoms):
+    _, with_ni = spread_and_features(committee, committee_atoms, "forces")
+    pure = committee_atoms.copy()
+    pure.symbols[:] = "Mo"
+    _, without = spread_and_features(committee, pure, "forces")
+    K = committee.members[0].n_filters
+    assert np.isnan(without[1 + K + 1:]).all() and without[1 + K] == 0.0
+    X = standardised(np.array([with_ni, without, with_ni]))
+    # the Ni descriptors of the Ni-free structure sit at the mean: only the fraction differs
+    np.testing.assert_allclose(X[1, 1 + K + 1:], 0.0)
+    assert X[1, 1 + K] != 0.0
 
 
 def test_farthest_points_are_max_min():
@@ -127,6 +166,10 @@ def test_bad_input_is_named(committee):
         select_structures(committee, pool, 4, source="pool.xyz")
     with pytest.raises(ValueError, match="asked for 0"):
         select_structures(committee, pool, 0)
+    with pytest.raises(ValueError, match="n must be a whole number"):
+        select_structures(committee, pool, 1.5)
+    with pytest.raises(ValueError, match="candidates must be a finite number"):
+        select_structures(committee, pool, 1, diverse=True, candidates=np.inf)
     pool[2].symbols[0] = "Cu"
     with pytest.raises(ValueError, match=r"pool.xyz:2: element\(s\) Cu not in the model"):
         select_structures(committee, pool, 1, source="pool.xyz")
