@@ -46,6 +46,16 @@ def positive_int(text):
     return value
 
 
+def add_data_options(parser, out, what):
+    """``--max-structures``, ``--data`` and ``--out`` (default folder ``out``, holding ``what``)."""
+    parser.add_argument("--max-structures", type=positive_int, default=None,
+                        help="use only the first N training structures (smoke tests)")
+    parser.add_argument("--data", type=Path, default=ZUO,
+                        help="folder with <El>/train.xyz and <El>/test.xyz (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path(out),
+                        help=f"folder for {what} (default: %(default)s)")
+
+
 def load(train, test, max_structures=None):
     """Training frames (the first ``max_structures`` only, if given) and all test frames."""
     index = ":" if max_structures is None else f":{max_structures}"

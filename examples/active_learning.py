@@ -29,10 +29,17 @@ about 45 minutes on 2 cores.
 """
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-from _results import ZUO, header, load, markdown_table, positive_int, save_figure, start
+from _results import (
+    add_data_options,
+    header,
+    load,
+    markdown_table,
+    positive_int,
+    save_figure,
+    start,
+)
 
 from snnp_calc import fit_committee, select_structures
 from snnp_calc._files import atomic_write_text
@@ -160,12 +167,7 @@ def parse(argv=None):
     parser.add_argument("--step", type=float, default=0.1,
                         help="fraction of the training set added per round (default 0.1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-structures", type=positive_int, default=None,
-                        help="use only the first N training structures (smoke tests)")
-    parser.add_argument("--data", type=Path, default=ZUO,
-                        help="folder with <El>/train.xyz and <El>/test.xyz (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("docs/active_learning"),
-                        help="folder for active_learning.md and .png (default: %(default)s)")
+    add_data_options(parser, "docs/active_learning", "active_learning.md and .png")
     args = parser.parse_args(argv)
     if args.members < 2:
         parser.error("a committee needs --members 2 or more")

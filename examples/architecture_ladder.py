@@ -34,16 +34,15 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numba
 from _results import (
     ZUO,
+    add_data_options,
     header,
     load,
     log_axes,
     markdown_table,
-    positive_int,
     save_figure,
     start,
 )
@@ -268,12 +267,7 @@ def parse(argv=None):
     parser.add_argument("--rungs", nargs="+", choices=list(RUNGS), default=list(RUNGS),
                         help="rungs to fit (default: all)")
     parser.add_argument("--max-time", type=float, default=180.0, help="s per fit (default 180)")
-    parser.add_argument("--max-structures", type=positive_int, default=None,
-                        help="use only the first N training structures (smoke tests)")
-    parser.add_argument("--data", type=Path, default=ZUO,
-                        help="folder with <El>/train.xyz and <El>/test.xyz (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("docs/ladder"),
-                        help="folder for ladder.md and ladder.png (default: %(default)s)")
+    add_data_options(parser, "docs/ladder", "ladder.md and ladder.png")
     return parser.parse_args(argv)
 
 

@@ -21,10 +21,9 @@ minutes on 2 cores (each member also builds its start and evaluates its errors).
 """
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-from _results import ELEMENTS, ZUO, header, load, markdown_table, positive_int, save_figure, start
+from _results import ELEMENTS, add_data_options, header, load, markdown_table, save_figure, start
 
 from snnp_calc import fit_committee, write_model
 from snnp_calc._files import atomic_write_text
@@ -175,13 +174,7 @@ def parse(argv=None):
     parser.add_argument("--members", type=int, default=4, help="committee size (default 4)")
     parser.add_argument("--max-time", type=float, default=120.0,
                         help="s per member (default 120)")
-    parser.add_argument("--max-structures", type=positive_int, default=None,
-                        help="use only the first N training structures (smoke tests)")
-    parser.add_argument("--data", type=Path, default=ZUO,
-                        help="folder with <El>/train.xyz and <El>/test.xyz (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("docs/committee"),
-                        help="folder for committee.md, committee.png and the committees "
-                             "(default: %(default)s)")
+    add_data_options(parser, "docs/committee", "committee.md, committee.png and the committees")
     args = parser.parse_args(argv)
     if args.members < 2:
         parser.error("a committee needs --members 2 or more")
