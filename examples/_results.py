@@ -1,7 +1,8 @@
 """Helpers of the examples that write a markdown table and a PNG figure.
 
-Used by ``architecture_ladder.py`` and ``committee_uncertainty.py``: where
-the Zuo et al. (2020) DFT data are (read in place, never copied), a markdown
+Used by ``architecture_ladder.py``, ``committee_uncertainty.py`` and
+``active_learning.py``: where the Zuo et al. (2020) DFT data are (read in
+place, never copied) and the options that name them, a markdown
 header that records how, when and on what machine the numbers were made, a
 markdown table, log-log axes that stay readable over a narrow range, and
 an atomic write (a temporary file next to the target, then ``os.replace``)
