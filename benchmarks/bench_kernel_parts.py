@@ -30,8 +30,8 @@ from bench_inference import machine
 from bench_lammps_plugin import A_MO, run_case
 
 from snnp_calc import read_model, write_model
-from snnp_calc.evaluate import neighbour_pairs
-from snnp_calc.kernels.energy import single_point
+from snnp_calc.evaluate import kernel_layout, neighbour_pairs
+from snnp_calc.kernels.energy import atom_scratch, single_point
 from snnp_calc.lammps.plugin import build_plugin
 from snnp_calc.model.splines import Spline
 
@@ -51,7 +51,10 @@ def kernel_time(model, calls=15):
     atoms.rattle(0.05, seed=1)
     i_p, j_p, _, D_pc = neighbour_pairs(atoms.positions, atoms.cell.array, atoms.pbc,
                                         model.cutoff)
-    args = (i_p, j_p, D_pc, model.species_indices(atoms.numbers), model.kernel_model, False)
+    km = model.kernel_model
+    # one set of work arrays for all calls, as the calculator keeps them (KernelScratch)
+    args = (i_p, j_p, D_pc, model.species_indices(atoms.numbers), km, False,
+            atom_scratch(len(atoms), len(i_p), *kernel_layout(km)))
     single_point(*args)
     times = []
     for _ in range(calls):

@@ -80,6 +80,10 @@ VARIANTS = {
     "leg4-L4-to-cutoff": (dict(), dict(n_legendre=4, degree=4, legendre_range=10.0)),
     # issue 12, round 5: one network input per Legendre degree (L + 1 per filter)
     "leg4-L4-degree": (dict(), dict(n_legendre=4, degree=4, per_degree=True)),
+    # issue 10/12, round 6: every config_type the same total weight; a larger force weight
+    "leg4-L4-degree-balanced": (dict(balance_types=True),
+                                dict(n_legendre=4, degree=4, per_degree=True)),
+    "leg4-L4-degree-f0.03": (dict(forces=0.03), dict(n_legendre=4, degree=4, per_degree=True)),
 }
 
 JOB = r'''
@@ -95,6 +99,10 @@ from snnp_calc.validation.reference import reference_from_data
 element, path, iterations, weights, options, out = sys.argv[1:7]
 weights, options = json.loads(weights), json.loads(options)
 frames = read_frames(path)
+if weights.pop("balance_types", False):
+    types = [f.config_type for f in frames]
+    weights["config_types"] = {t: len(types) / (len(set(types)) * types.count(t))
+                               for t in set(types)}
 start = time.perf_counter()
 preset = options.pop("preset", "s-nnp")
 nearest = distance_range(frames)[1]

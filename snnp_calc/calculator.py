@@ -24,7 +24,7 @@ import threading
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
-from .evaluate import PairList, evaluate, evaluate_committee, stress_volume, voigt
+from .evaluate import KernelScratch, PairList, evaluate, evaluate_committee, stress_volume, voigt
 from .io import read_model
 from .model.committee import Committee
 from .model.model import Model
@@ -74,6 +74,7 @@ class SNNP(Calculator):
         self.model = model
         self.parallel = parallel
         self.pair_list = PairList(skin) if skin else None
+        self._scratch = KernelScratch()
         self._kept = (None, None, None)
         self._copy = None
         if isinstance(model, Committee):
@@ -112,10 +113,11 @@ class SNNP(Calculator):
         parallel_arg = None if parallel and self.parallel is None else bool(parallel)
         try:
             if isinstance(self.model, Committee):
-                out = evaluate_committee(*args, parallel=parallel_arg, pair_list=self.pair_list)
+                out = evaluate_committee(*args, parallel=parallel_arg, pair_list=self.pair_list,
+                                         scratch=self._scratch)
             else:
                 out = evaluate(*args, parallel=parallel_arg, species_n=species_n,
-                               pair_list=self.pair_list)
+                               pair_list=self.pair_list, scratch=self._scratch)
         finally:
             if parallel:
                 _PARALLEL_LOCK.release()

@@ -9,7 +9,7 @@ from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 
 from snnp_calc import SNNP
-from snnp_calc.evaluate import evaluate
+from snnp_calc.evaluate import KernelScratch, evaluate
 from snnp_calc.model.model import select_species
 
 
@@ -165,6 +165,39 @@ def test_one_calculator_two_atoms(atoms, snnp_model):
         np.testing.assert_array_equal(atoms.get_stress(), ref_a.get_stress())
         np.testing.assert_array_equal(other.get_forces(), ref_b.get_forces())
         np.testing.assert_array_equal(other.get_stress(), ref_b.get_stress())
+
+
+def test_kept_work_arrays_give_fresh_results(atoms, snnp_model):
+    """One calculator on larger, smaller and other-model structures: each result equals a
+    new calculator's bit for bit, and results handed out earlier do not change."""
+    small = atoms[:20]
+    large = atoms.repeat((2, 1, 1))
+    calc = SNNP(snnp_model)
+    held = []
+    for structure in (large, small, atoms, large):
+        structure.calc = calc
+        held.append((structure.get_potential_energies(), structure.get_forces()))
+        ref = structure.copy()
+        ref.calc = SNNP(snnp_model)
+        np.testing.assert_array_equal(held[-1][0], ref.get_potential_energies())
+        np.testing.assert_array_equal(held[-1][1], ref.get_forces())
+        np.testing.assert_array_equal(structure.get_stresses(), ref.get_stresses())
+    fresh = large.copy()
+    fresh.calc = SNNP(snnp_model)
+    np.testing.assert_array_equal(held[0][0], fresh.get_potential_energies())
+    np.testing.assert_array_equal(held[0][1], fresh.get_forces())
+
+
+def test_kernel_scratch_is_kept_grown_and_per_layout(snnp_model, smeam_model):
+    scratch = KernelScratch()
+    km, other = snnp_model.kernel_model, smeam_model.kernel_model
+    ws = scratch.arrays(km, 10, 100)
+    assert len(ws.E_n) >= 10 and len(ws.r_p) >= 100
+    assert scratch.arrays(km, 8, 90) is ws
+    bigger = scratch.arrays(km, 10, 200)
+    assert bigger is not ws and len(bigger.r_p) >= 200
+    assert scratch.arrays(other, 10, 100).G_nf.shape[1] == other.n_rho + other.n_triplet
+    assert scratch.arrays(km, 10, 200) is bigger
 
 
 def test_direct_calculate_takes_the_given_atoms(atoms, snnp_model):

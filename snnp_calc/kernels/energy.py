@@ -229,17 +229,20 @@ def first_of(i_p, n):
 
 
 @njit(**KERNEL)
-def single_point(i_p, j_p, D_pc, species_n, km, parallel):
+def single_point(i_p, j_p, D_pc, species_n, km, parallel, ws):
     """One configuration in one call: ``E_n, F_nc, W_ncc, G_nf`` (see :func:`scatter`).
 
     Runs :func:`atom_terms` for every atom, on one thread (the reference) or,
     if ``parallel``, on all (:func:`atoms_parallel`), then :func:`scatter` with
     per-atom virials. For a few atoms, separate calls' dispatch and array
-    boxing cost more than the physics.
+    boxing cost more than the physics. ``ws``: an :func:`atom_scratch` for at
+    least n atoms and ``len(i_p)`` pairs of this model, perhaps one an earlier
+    call used (its rows past n and the pairs are not read); the results are
+    new arrays.
     """
     n = len(species_n)
     nb = Neighbours(i_p, j_p, D_pc, first_of(i_p, n), species_n)
-    ws = atom_scratch(n, len(i_p), km.n_rho, km.n_triplet, km.n_legendre, len(km.a_oyg))
+    ws.G_nf[:n] = 0.0
     if parallel:
         atoms_parallel(nb, km, ws)
     else:
@@ -247,4 +250,4 @@ def single_point(i_p, j_p, D_pc, species_n, km, parallel):
     F_nc = np.zeros((n, 3))
     W_ncc = np.zeros((n, 3, 3))
     scatter(nb, ws.dE_pc, 0, len(i_p), 0, F_nc, W_ncc, True)
-    return ws.E_n, F_nc, W_ncc, ws.G_nf
+    return ws.E_n[:n].copy(), F_nc, W_ncc, ws.G_nf[:n].copy()

@@ -24,20 +24,49 @@ def activation(z, kind):
     if kind == 0:
         t = np.tanh(z)
         return t, 1.0 - t * t, -2.0 * t * (1.0 - t * t)
-    # the logistic sigmoid, written to avoid overflow for large |z|
-    sig = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
+    # one exponential, e^-|z| (never overflows), serves every other activation: each
+    # costs one exp (and softplus one log1p)
+    e = np.exp(-abs(z))
+    if kind == 3:
+        # celu with alpha = 1 (e = e^z where z <= 0)
+        return (z, 1.0, 0.0) if z > 0.0 else (e - 1.0, e, e)
+    # the logistic sigmoid
+    sig = 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
     if kind == 1:
         # softplus log(1 + e^z)
-        return max(z, 0.0) + np.log1p(np.exp(-abs(z))), sig, sig * (1.0 - sig)
-    if kind == 2:
-        # silu z sigmoid(z)
-        return (z * sig, sig * (1.0 + z * (1.0 - sig)),
-                sig * (1.0 - sig) * (2.0 + z * (1.0 - 2.0 * sig)))
-    # celu with alpha = 1
-    if z > 0.0:
-        return z, 1.0, 0.0
-    e = np.exp(z)
-    return e - 1.0, e, e
+        return max(z, 0.0) + np.log1p(e), sig, sig * (1.0 - sig)
+    # silu z sigmoid(z)
+    return (z * sig, sig * (1.0 + z * (1.0 - sig)),
+            sig * (1.0 - sig) * (2.0 + z * (1.0 - 2.0 * sig)))
+
+
+@njit(**KERNEL)
+def layer_forward(w_w, w_off, n_in, n_out, x_q, z_o, bias):
+    """``z_o = b + W x_q`` (``W x_q`` without ``bias``) of the dense layer whose W
+    (n_out x n_in, row-major) and b start at ``w_off``.
+
+    The loop over outputs is innermost: its sums are independent, so they run
+    side by side, and each still adds its terms in input order (the bits of a
+    dot product per output).
+    """
+    for o in range(n_out):
+        z_o[o] = w_w[w_off + n_out * n_in + o] if bias else 0.0
+    for q in range(n_in):
+        x = x_q[q]
+        for o in range(n_out):
+            z_o[o] += w_w[w_off + o * n_in + q] * x
+
+
+@njit(**KERNEL)
+def layer_backward(w_w, w_off, n_in, n_out, d_o, s_q):
+    """``s_q = W^T d_o`` of the same layer, each sum in output order, the inputs side by side."""
+    for q in range(n_in):
+        s_q[q] = 0.0
+    for o in range(n_out):
+        d = d_o[o]
+        row = w_off + o * n_in
+        for q in range(n_in):
+            s_q[q] += w_w[row + q] * d
 
 
 @njit(**KERNEL)
@@ -45,28 +74,28 @@ def mlp_eval(x_f, w_w, sizes, act, grad_f, buf_3h):
     """Network output N(x) for one input; writes dN/dx into ``grad_f``.
 
     Forward pass, then backpropagation of the input gradient; ``buf_3h``
-    holds activations, pre-activations and deltas.
+    holds activations, the activations' derivatives sigma'(z) (kept from the
+    forward pass, so that each unit's activation is evaluated once) and
+    deltas. ``x_f`` may be a view of ``buf_3h[0, :sizes[0]]``.
     """
     n_layers = len(sizes) - 1
     a_h = buf_3h[0]
-    z_h = buf_3h[1]
+    ds_h = buf_3h[1]
     delta_h = buf_3h[2]
-    a_h[:sizes[0]] = x_f
+    # a loop, not a slice assignment: that would copy x_f first when it is a_h's own view
+    for q in range(sizes[0]):
+        a_h[q] = x_f[q]
     a_off = 0
     w_off = 0
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
         o_off = a_off + n_in
-        for o in range(n_out):
-            z = w_w[w_off + n_out * n_in + o]
-            for q in range(n_in):
-                z += w_w[w_off + o * n_in + q] * a_h[a_off + q]
-            z_h[o_off + o] = z
-            if l < n_layers - 1:
-                a_h[o_off + o] = activation(z, act)[0]
-            else:
-                a_h[o_off + o] = z
+        z_o = a_h[o_off:o_off + n_out]
+        layer_forward(w_w, w_off, n_in, n_out, a_h[a_off:o_off], z_o, True)
+        if l < n_layers - 1:
+            for o in range(n_out):
+                z_o[o], ds_h[o_off + o], _ = activation(z_o[o], act)
         a_off = o_off
         w_off += n_out * n_in + n_out
     out = a_h[a_off]
@@ -77,13 +106,11 @@ def mlp_eval(x_f, w_w, sizes, act, grad_f, buf_3h):
         n_out = sizes[l + 1]
         w_off -= n_out * n_in + n_out
         i_off = a_off - n_in
-        for q in range(n_in):
-            s = 0.0
-            for o in range(n_out):
-                s += w_w[w_off + o * n_in + q] * delta_h[a_off + o]
-            if l > 0:
-                s *= activation(z_h[i_off + q], act)[1]
-            delta_h[i_off + q] = s
+        s_q = delta_h[i_off:a_off]
+        layer_backward(w_w, w_off, n_in, n_out, delta_h[a_off:a_off + n_out], s_q)
+        if l > 0:
+            for q in range(n_in):
+                s_q[q] *= ds_h[i_off + q]
         a_off = i_off
     grad_f[:] = delta_h[:sizes[0]]
     return out
@@ -100,8 +127,9 @@ def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar
     Derivatives*, 2nd ed., SIAM 2008, ch. 5).
     """
     n_layers = len(sizes) - 1
-    a_h, z_h, ad_h, zd_h, pa_h, ta_h = (buf_6h[0], buf_6h[1], buf_6h[2], buf_6h[3], buf_6h[4],
-                                        buf_6h[5])
+    # ds_h, dds_h: sigma'(z) and sigma''(z) zdot of each unit, kept from the forward pass
+    a_h, ds_h, ad_h, dds_h, pa_h, ta_h = (buf_6h[0], buf_6h[1], buf_6h[2], buf_6h[3],
+                                          buf_6h[4], buf_6h[5])
     a_h[:sizes[0]] = x_f
     ad_h[:sizes[0]] = xdot_f
     a_off = 0
@@ -109,22 +137,17 @@ def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar
     for l in range(n_layers):
         n_in, n_out = sizes[l], sizes[l + 1]
         o_off = a_off + n_in
-        for o in range(n_out):
-            z = w_w[w_off + n_out * n_in + o]
-            zd = 0.0
-            for q in range(n_in):
-                w = w_w[w_off + o * n_in + q]
-                z += w * a_h[a_off + q]
-                zd += w * ad_h[a_off + q]
-            z_h[o_off + o] = z
-            zd_h[o_off + o] = zd
-            if l < n_layers - 1:
-                sig, dsig, _ = activation(z, act)
-                a_h[o_off + o] = sig
-                ad_h[o_off + o] = dsig * zd
-            else:
-                a_h[o_off + o] = z
-                ad_h[o_off + o] = zd
+        z_o, zd_o = a_h[o_off:o_off + n_out], ad_h[o_off:o_off + n_out]
+        layer_forward(w_w, w_off, n_in, n_out, a_h[a_off:o_off], z_o, True)
+        layer_forward(w_w, w_off, n_in, n_out, ad_h[a_off:o_off], zd_o, False)
+        if l < n_layers - 1:
+            for o in range(n_out):
+                sig, dsig, d2sig = activation(z_o[o], act)
+                zd = zd_o[o]
+                z_o[o] = sig
+                zd_o[o] = dsig * zd
+                ds_h[o_off + o] = dsig
+                dds_h[o_off + o] = d2sig * zd
         a_off = o_off
         w_off += n_out * n_in + n_out
     out = a_h[a_off]
@@ -139,22 +162,15 @@ def mlp_tangent_adjoint(x_f, xdot_f, w_w, sizes, act, seed, grad_w, pbar_f, tbar
             pz = pa_h[a_off + o]
             tz = ta_h[a_off + o]
             if l < n_layers - 1:
-                _, dsig, d2sig = activation(z_h[a_off + o], act)
-                pz, tz = pz * dsig + tz * d2sig * zd_h[a_off + o], tz * dsig
+                dsig = ds_h[a_off + o]
+                pz, tz = pz * dsig + tz * dds_h[a_off + o], tz * dsig
             pa_h[a_off + o] = pz
             ta_h[a_off + o] = tz
             for q in range(n_in):
                 grad_w[w_off + o * n_in + q] += tz * ad_h[i_off + q] + pz * a_h[i_off + q]
             grad_w[w_off + n_out * n_in + o] += pz
-        for q in range(n_in):
-            sp = 0.0
-            st = 0.0
-            for o in range(n_out):
-                w = w_w[w_off + o * n_in + q]
-                sp += w * pa_h[a_off + o]
-                st += w * ta_h[a_off + o]
-            pa_h[i_off + q] = sp
-            ta_h[i_off + q] = st
+        layer_backward(w_w, w_off, n_in, n_out, pa_h[a_off:a_off + n_out], pa_h[i_off:a_off])
+        layer_backward(w_w, w_off, n_in, n_out, ta_h[a_off:a_off + n_out], ta_h[i_off:a_off])
         a_off = i_off
     pbar_f[:] = pa_h[:sizes[0]]
     tbar_f[:] = ta_h[:sizes[0]]
@@ -172,9 +188,14 @@ def readout_eval(km, a, G_f, dR_f, buf_3h):
         dR_f[0] = deriv
         dR_f[1] = deriv
         return value - km.R0_e[a]
-    x_f = (G_f - km.xoff_ef[a]) / km.xscale_ef[a]
+    # the standardised input straight into the network's first row: no array per atom
+    x_f = buf_3h[0, :len(G_f)]
+    xoff, xscale = km.xoff_ef[a], km.xscale_ef[a]
+    for k in range(len(G_f)):
+        x_f[k] = (G_f[k] - xoff[k]) / xscale[k]
     value = mlp_eval(x_f, km.w_ew[a], km.sizes, km.activation, dR_f, buf_3h)
-    dR_f /= km.xscale_ef[a]
+    for k in range(len(G_f)):
+        dR_f[k] /= xscale[k]
     return value - km.R0_e[a]
 
 
