@@ -3,7 +3,7 @@
 The shipped ``Mo-s-nnp`` model (8 pair + 4 triplet filters, 16 x 16 network) on bcc Mo,
 2000 atoms, one core each, side by side in one run:
 
-- **Numba**: :func:`snnp_calc.kernels.energy.single_point` alone (energies, forces,
+- **Numba**: :func:`snnp_calc.kernels.energy.single_point_into` alone (energies, forces,
   virials; serial, one Numba thread) on the cell rattled by 0.05 Å, median of 15 calls;
 - **C++**: ``pair_style snnp`` in LAMMPS, 1 rank x 1 thread, pair time per atom and MD
   step at 600 K (``bench_lammps_plugin.run_case``).
@@ -31,7 +31,7 @@ from bench_lammps_plugin import A_MO, run_case
 
 from snnp_calc import read_model, write_model
 from snnp_calc.evaluate import kernel_layout, neighbour_pairs
-from snnp_calc.kernels.energy import atom_scratch, single_point
+from snnp_calc.kernels.energy import atom_scratch, single_point_into
 from snnp_calc.lammps.plugin import build_plugin
 from snnp_calc.model.splines import Spline
 
@@ -55,11 +55,11 @@ def kernel_time(model, calls=15):
     # one set of work arrays for all calls, as the calculator keeps them (KernelScratch)
     args = (i_p, j_p, D_pc, model.species_indices(atoms.numbers), km, False,
             atom_scratch(len(atoms), len(i_p), *kernel_layout(km)))
-    single_point(*args)
+    single_point_into(*args)
     times = []
     for _ in range(calls):
         t = time.perf_counter()
-        single_point(*args)
+        single_point_into(*args)
         times.append(time.perf_counter() - t)
     return statistics.median(times) * 1e6 / len(atoms)
 

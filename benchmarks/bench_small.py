@@ -46,8 +46,8 @@ from matscipy.neighbours import neighbour_list
 
 from snnp_calc import SNNP, read_model
 from snnp_calc.calculator import SKIN
-from snnp_calc.evaluate import PairList, evaluate, kernel_layout, neighbour_cell
-from snnp_calc.kernels.energy import atom_scratch, single_point
+from snnp_calc.evaluate import PairList, evaluate, neighbour_cell
+from snnp_calc.kernels.energy import single_point
 from snnp_calc.lammps.crosscheck import lammps_available
 
 GOAL = 100e-6  # s, project issue 2: an 8-atom single point, all overhead included
@@ -82,10 +82,8 @@ def variants(atoms, model, lmp):
     cell, origin = neighbour_cell(atoms.positions, atoms.cell.array, atoms.pbc)
     i_p, j_p, _, D_pc = neighbour_list("ijdD", positions=atoms.positions, cell=cell,
                                        pbc=atoms.pbc, cutoff=model.cutoff, cell_origin=origin)
-    km = model.kernel_model
     kernel_args = (i_p.astype(np.int64), j_p.astype(np.int64), D_pc,
-                   model.species_indices(atoms.numbers), km, False,
-                   atom_scratch(len(atoms), len(i_p), *kernel_layout(km)))
+                   model.species_indices(atoms.numbers), model.kernel_model, False)
     return {
         "ASE call": ase_call,
         "evaluate()": evaluate_call,

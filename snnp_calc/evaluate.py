@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matscipy.neighbours import neighbour_list
 
-from .kernels.energy import atom_scratch, single_point
+from .kernels.energy import atom_scratch, single_point, single_point_into
 from .kernels.layout import VOIGT_VD
 from .kernels.neighbours import largest_move, pairs_within
 
@@ -23,6 +23,10 @@ _COMPILED = {"told": False}
 
 # Below this many atoms the thread start-up costs more than it saves.
 PARALLEL_MIN_ATOMS = 64
+
+# Below this many atoms the kernels make their own work arrays (KernelScratch): handing kept
+# ones in costs more than new ones, whose few pages the allocator reuses.
+KEEP_SCRATCH_MIN_ATOMS = 64
 
 # Pairs closer than this (Å) are treated as coincident atoms.
 MIN_DISTANCE = 1e-6
@@ -245,9 +249,11 @@ def evaluate_pairs(model, pairs, species_n, parallel=None, scratch=None):
     notice_first_compile(single_point)
     # one kernel call: for a few atoms, Numba's per-call cost is much of the total
     km = model.kernel_model
-    ws = (atom_scratch(n, len(i_p), *kernel_layout(km)) if scratch is None
-          else scratch.arrays(km, n, len(i_p)))
-    E_n, F_nc, W_ncc, G_nf = single_point(i_p, j_p, D_pc, species_n, km, bool(parallel), ws)
+    if scratch is None or n < KEEP_SCRATCH_MIN_ATOMS:
+        E_n, F_nc, W_ncc, G_nf = single_point(i_p, j_p, D_pc, species_n, km, bool(parallel))
+    else:
+        E_n, F_nc, W_ncc, G_nf = single_point_into(i_p, j_p, D_pc, species_n, km,
+                                                   bool(parallel), scratch.arrays(km, n, len(i_p)))
     energy, virial = E_n.sum(), W_ncc.sum(axis=0)
     # one sum finds any NaN or infinity among them
     if not np.isfinite(energy + F_nc.sum() + virial.sum()):

@@ -9,7 +9,7 @@ from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
 
 from snnp_calc import SNNP
-from snnp_calc.evaluate import KernelScratch, evaluate
+from snnp_calc.evaluate import KEEP_SCRATCH_MIN_ATOMS, KernelScratch, evaluate
 from snnp_calc.model.model import select_species
 
 
@@ -170,11 +170,12 @@ def test_one_calculator_two_atoms(atoms, snnp_model):
 def test_kept_work_arrays_give_fresh_results(atoms, snnp_model):
     """One calculator on larger, smaller and other-model structures: each result equals a
     new calculator's bit for bit, and results handed out earlier do not change."""
-    small = atoms[:20]
-    large = atoms.repeat((2, 1, 1))
+    # above KEEP_SCRATCH_MIN_ATOMS: kept arrays, first of 162 atoms, then rows to spare
+    large, larger = atoms.repeat((2, 1, 1)), atoms.repeat((3, 1, 1))
+    assert len(large) >= KEEP_SCRATCH_MIN_ATOMS > len(atoms)
     calc = SNNP(snnp_model)
     held = []
-    for structure in (large, small, atoms, large):
+    for structure in (larger, large, atoms[:20], atoms, larger):
         structure.calc = calc
         held.append((structure.get_potential_energies(), structure.get_forces()))
         ref = structure.copy()
@@ -182,7 +183,7 @@ def test_kept_work_arrays_give_fresh_results(atoms, snnp_model):
         np.testing.assert_array_equal(held[-1][0], ref.get_potential_energies())
         np.testing.assert_array_equal(held[-1][1], ref.get_forces())
         np.testing.assert_array_equal(structure.get_stresses(), ref.get_stresses())
-    fresh = large.copy()
+    fresh = larger.copy()
     fresh.calc = SNNP(snnp_model)
     np.testing.assert_array_equal(held[0][0], fresh.get_potential_energies())
     np.testing.assert_array_equal(held[0][1], fresh.get_forces())

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluate import kernel_layout, neighbour_pairs, notice_first_compile, voigt
-from ..kernels.energy import atom_scratch, single_point
+from ..evaluate import neighbour_pairs, notice_first_compile, voigt
+from ..kernels.energy import single_point
 from ..kernels.layout import LossData, Neighbours
 
 
@@ -266,10 +266,8 @@ def predict_packed(model, data):
         Descriptors.
     """
     notice_first_compile(single_point)
-    km = model.kernel_model
-    ws = atom_scratch(len(data.species_n), len(data.i_p), *kernel_layout(km))
-    E_n, F_nc, W_ncc, G_nf = single_point(data.i_p, data.j_p, data.D_pc, data.species_n, km,
-                                          True, ws)
+    E_n, F_nc, W_ncc, G_nf = single_point(data.i_p, data.j_p, data.D_pc, data.species_n,
+                                          model.kernel_model, True)
     starts = data.n_off_s[:-1]
     W_scc = np.add.reduceat(W_ncc, starts, axis=0)
     W_sv = voigt(W_scc)

@@ -229,16 +229,29 @@ def first_of(i_p, n):
 
 
 @njit(**KERNEL)
-def single_point(i_p, j_p, D_pc, species_n, km, parallel, ws):
+def single_point(i_p, j_p, D_pc, species_n, km, parallel):
     """One configuration in one call: ``E_n, F_nc, W_ncc, G_nf`` (see :func:`scatter`).
+
+    :func:`single_point_into` with new work arrays, made inside the kernel:
+    for a few atoms, handing kept arrays in costs more (Numba unboxes each of
+    the 12, ~5 µs a call) than making new ones (~1.5 µs).
+    """
+    ws = atom_scratch(len(species_n), len(i_p), km.n_rho, km.n_triplet, km.n_legendre,
+                      len(km.a_oyg))
+    return single_point_into(i_p, j_p, D_pc, species_n, km, parallel, ws)
+
+
+@njit(**KERNEL)
+def single_point_into(i_p, j_p, D_pc, species_n, km, parallel, ws):
+    """One configuration in one call, in the work arrays ``ws``: ``E_n, F_nc, W_ncc, G_nf``.
 
     Runs :func:`atom_terms` for every atom, on one thread (the reference) or,
     if ``parallel``, on all (:func:`atoms_parallel`), then :func:`scatter` with
     per-atom virials. For a few atoms, separate calls' dispatch and array
     boxing cost more than the physics. ``ws``: an :func:`atom_scratch` for at
     least n atoms and ``len(i_p)`` pairs of this model, perhaps one an earlier
-    call used (its rows past n and the pairs are not read); the results are
-    new arrays.
+    call used (its rows past n and past the pairs are not read); the results
+    are new arrays.
     """
     n = len(species_n)
     nb = Neighbours(i_p, j_p, D_pc, first_of(i_p, n), species_n)
