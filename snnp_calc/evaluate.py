@@ -101,7 +101,7 @@ def notice_first_compile(kernel):
 class KernelScratch:
     """The kernels' work arrays, kept between the calls of one calculator.
 
-    The kernels keep about 190 B per pair and 16 K bytes per atom of
+    The kernels keep about 190 B per pair and 16 B per atom and readout input of
     intermediate values (:func:`snnp_calc.kernels.energy.atom_scratch`).
     Arrays new in every call are first touched by the kernel, page by page:
     on rattled bcc Mo (2000 atoms, one thread) those page faults cost
