@@ -107,7 +107,8 @@ class KernelScratch:
     on rattled bcc Mo (2000 atoms, one thread) those page faults cost
     2.6 µs per atom of a 9.2 µs kernel. Kept arrays get 10 % headroom, so that
     the pair count of a skin list, which drifts in MD, does not reallocate
-    them; one set per model layout (a committee's members may differ).
+    them; one set per model layout (a committee's members may differ). They
+    never shrink: a calculator keeps the arrays of the largest structure it saw.
     """
 
     HEADROOM = 1.1
