@@ -20,7 +20,7 @@ from . import legendre
 from .core import zbl_switched
 from .layout import KERNEL, AtomScratch, Neighbours, TripletScratch, pair_index, table_of
 from .readout import readout_eval
-from .spline import spline_eval
+from .spline import GROUP_F, GROUP_G, GROUP_RHO, group_eval, group_index, spline_eval
 
 
 @njit(**KERNEL)
@@ -31,15 +31,21 @@ def triplets(ws, p0, p1, r_max, tr):
     ``cos theta_jil = u_j . u_l`` into ``tr.cos_t`` (needs ``ws.r_p`` and
     ``ws.u_pc`` of those pairs). Legs at or beyond ``r_max`` are skipped: there
     every triplet filter f vanishes identically (``KernelModel.triplet_range``).
+    The legs are gathered first (into ``tr.near_q``, as the C++ plugin does),
+    so the double loop runs over about half the pairs of a metal's list and
+    has no branch.
     """
-    r_p, u_pc, legs_t2, cos_t = ws.r_p, ws.u_pc, tr.legs_t2, tr.cos_t
+    r_p, u_pc, near_q, legs_t2, cos_t = ws.r_p, ws.u_pc, tr.near_q, tr.legs_t2, tr.cos_t
+    n_near = 0
+    for p in range(p0, p1):
+        if r_p[p] < r_max:
+            near_q[n_near] = p
+            n_near += 1
     t = 0
-    for jj in range(p0, p1):
-        if r_p[jj] >= r_max:
-            continue
-        for ll in range(p0, jj):
-            if r_p[ll] >= r_max:
-                continue
+    for a in range(n_near):
+        jj = near_q[a]
+        for b in range(a):
+            ll = near_q[b]
             legs_t2[t, 0] = jj
             legs_t2[t, 1] = ll
             cos_t[t] = u_pc[jj, 0] * u_pc[ll, 0] + u_pc[jj, 1] * u_pc[ll, 1] + u_pc[jj, 2] * u_pc[ll, 2]
@@ -57,14 +63,13 @@ def atom_terms(i, nb, km, ws, tr):
     i's triplets between the descriptor pass and the gradient pass.
     """
     S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
-    P = S * (S + 1) // 2
-    base_f, base_g, base_phi, has_phi = km.base_f, km.base_g, km.base_phi, km.has_phi
-    core_r_out = km.core_r_out
+    base_phi, has_phi = km.base_phi, km.has_phi
+    core_r_out, r_trip = km.core_r_out, km.triplet_range
     table = table_of(km)
     j_p, D_pc, species_n = nb.j_p, nb.D_pc, nb.species_n
     r_p, u_pc, f_pk, df_pk, drho_pr, dphi_p, dE_pc = (ws.r_p, ws.u_pc, ws.f_pk, ws.df_pk,
                                                       ws.drho_pr, ws.dphi_p, ws.dE_pc)
-    legs_t2, cos_t, g_tk2 = tr.legs_t2, tr.cos_t, tr.g_tk2
+    legs_t2, cos_t, g_tk2, gv_2k = tr.legs_t2, tr.cos_t, tr.g_tk2, tr.gv_2k
     p0 = nb.first_n[i]
     p1 = nb.first_n[i + 1]
     a = species_n[i]
@@ -76,12 +81,16 @@ def atom_terms(i, nb, km, ws, tr):
         for c in range(3):
             u_pc[p, c] = D_pc[p, c] / r
         b = species_n[j_p[p]]
+        group_eval(table, group_index(GROUP_RHO, b, S), r, gv_2k)
         for k in range(K_r):
-            v, d, _ = spline_eval(table, k * S + b, r)
-            G_f[k] += v
-            drho_pr[p, k] = d
-        for k in range(K_t):
-            f_pk[p, k], df_pk[p, k], _ = spline_eval(table, base_f + k * S + b, r)
+            G_f[k] += gv_2k[0, k]
+            drho_pr[p, k] = gv_2k[1, k]
+        if r < r_trip:
+            # beyond it no triplet has this leg (:func:`triplets`): f is never read there
+            group_eval(table, group_index(GROUP_F, b, S), r, gv_2k)
+            for k in range(K_t):
+                f_pk[p, k] = gv_2k[0, k]
+                df_pk[p, k] = gv_2k[1, k]
         dphi_p[p] = 0.0
         if has_phi:
             v, d, _ = spline_eval(table, base_phi + pair_index(a, b, S), r)
@@ -92,14 +101,15 @@ def atom_terms(i, nb, km, ws, tr):
             v, d = zbl_switched(km.z_e[a], km.z_e[b], r, km.core_r_in, core_r_out)
             e_pair += 0.5 * v
             dphi_p[p] += 0.5 * d
-    n_t = triplets(ws, p0, p1, km.triplet_range, tr) if K_t > 0 else 0
+    n_t = triplets(ws, p0, p1, r_trip, tr) if K_t > 0 else 0
     for t in range(n_t):
         jj, ll = legs_t2[t, 0], legs_t2[t, 1]
-        s_g = base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        q = pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        group_eval(table, group_index(GROUP_G, q, S), cos_t[t], gv_2k)
         for k in range(K_t):
-            gv, gd, _ = spline_eval(table, s_g + k * P, cos_t[t])
+            gv = gv_2k[0, k]
             g_tk2[t, k] = gv
-            g_tk2[t, K_t + k] = gd
+            g_tk2[t, K_t + k] = gv_2k[1, k]
             G_f[K_r + k] += f_pk[jj, k] * f_pk[ll, k] * gv
 
     if km.n_legendre:
@@ -167,7 +177,9 @@ def triplet_scratch(n_max, km):
     """A :class:`~snnp_calc.kernels.layout.TripletScratch` for atoms of at most ``n_max`` pairs."""
     T = max(n_max * (n_max - 1) // 2, 1) if km.n_triplet else 1
     K_l, S, N_a, K_o = km.n_legendre, km.n_species, len(km.mono_a), len(km.a_oyg)
-    return TripletScratch(np.empty((T, 2), np.int64), np.empty(T), np.empty((T, 2 * km.n_triplet)),
+    K_max = max(km.n_rho, km.n_triplet, K_l, 1)
+    return TripletScratch(np.empty(n_max, np.int64), np.empty((T, 2), np.int64), np.empty(T),
+                          np.empty((T, 2 * km.n_triplet)), np.empty((2, K_max)),
                           np.zeros((3, km.sizes.sum())), np.zeros((3, K_l, S, N_a)),
                           np.zeros((K_o, S, N_a)), np.zeros((4, K_l, S)), np.zeros((K_l, S, N_a)),
                           np.zeros((n_max if K_l else 1, 6, N_a)))

@@ -30,7 +30,7 @@ from . import legendre
 from .energy import atom_terms, largest_block, scatter, triplet_scratch, triplets
 from .layout import KERNEL, READOUT_SPLINE, VOIGT_VD, GradientScratch, pair_index, table_of
 from .readout import mlp_tangent_adjoint
-from .spline import basis_add, spline_eval
+from .spline import GROUP_G, basis_add, group_eval, group_index, spline_eval
 
 
 @njit(**KERNEL)
@@ -40,9 +40,8 @@ def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
     Returns the tangent and the number of triplets of atom i.
     """
     S, K_r, K_t = km.n_species, km.n_rho, km.n_triplet
-    P = S * (S + 1) // 2
     u_pc, r_p, f_pk, df_pk, drho_pr = ws.u_pc, ws.r_p, ws.f_pk, ws.df_pk, ws.drho_pr
-    legs_t2, cos_t, g_tk2, cdot_t = tr.legs_t2, tr.cos_t, tr.g_tk2, gs.cdot_t
+    legs_t2, cos_t, g_tk2, gv_2k, cdot_t = tr.legs_t2, tr.cos_t, tr.g_tk2, tr.gv_2k, gs.cdot_t
     j_p, species_n = nb.j_p, nb.species_n
     table = table_of(km)
     p0, p1 = nb.first_n[i], nb.first_n[i + 1]
@@ -61,9 +60,10 @@ def _descriptor_tangent(i, nb, km, ws, delta_pc, rdot_p, tr, gs):
               + (u_pc[jj, 0] * delta_pc[ll, 0] + u_pc[jj, 1] * delta_pc[ll, 1]
                  + u_pc[jj, 2] * delta_pc[ll, 2] - cos * rdot_p[ll]) / r_p[ll])
         cdot_t[t] = cd
-        s_g = km.base_g + pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        q = pair_index(species_n[j_p[jj]], species_n[j_p[ll]], S)
+        group_eval(table, group_index(GROUP_G, q, S), cos, gv_2k)
         for k in range(K_t):
-            gv, gd, _ = spline_eval(table, s_g + k * P, cos)
+            gv, gd = gv_2k[0, k], gv_2k[1, k]
             g_tk2[t, k] = gv
             g_tk2[t, K_t + k] = gd
             Gdot_f[K_r + k] += (df_pk[jj, k] * rdot_p[jj] * f_pk[ll, k] * gv

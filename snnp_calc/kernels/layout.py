@@ -56,6 +56,16 @@ class SplineTable(NamedTuple):
     y_m, y2_m, yd_m : ndarray, shape (sum of M,)
         Knot values, y''/(6h) and (y_{m+1} - y_m)/h (LAMMPS ``Y``, ``Y2``,
         ``Ydelta`` after ``prepareSpline``).
+    group_ig : ndarray of int64, shape (n_groups, 5)
+        Spline groups (the filters k of one neighbour species or species pair,
+        :func:`snnp_calc.kernels.spline.group_eval`): per group g its first
+        spline, the stride between its K members' indices, K, whether all share
+        the first one's knots (1) or not (0), and the offset of its knots in
+        the ``_gm`` arrays.
+    gy_gm, gy2_gm, gyd_gm : ndarray, shape (sum of M K over shared groups,)
+        ``y_m``, ``y2_m`` and ``yd_m`` of the shared groups' members,
+        interleaved: member k at knot q is entry ``offset + q K + k``, so the K
+        members of one interval are adjacent (the C++ plugin's ``SplineGroup``).
     """
 
     head_xd: np.ndarray
@@ -63,6 +73,10 @@ class SplineTable(NamedTuple):
     y_m: np.ndarray
     y2_m: np.ndarray
     yd_m: np.ndarray
+    group_ig: np.ndarray
+    gy_gm: np.ndarray
+    gy2_gm: np.ndarray
+    gyd_gm: np.ndarray
 
 
 class KernelModel(NamedTuple):
@@ -89,8 +103,13 @@ class KernelModel(NamedTuple):
     triplet_range : float
         Å; triplets skip neighbours at or beyond it, whose f vanish identically
         (``inf`` if some f does not end with value and slope 0).
-    head_xd, index_xd, y_m, y2_m, yd_m
-        The spline table (:class:`SplineTable`).
+    head_xd, index_xd, y_m, y2_m, yd_m, group_ig, gy_gm, gy2_gm, gyd_gm
+        The spline table (:class:`SplineTable`). Its groups are
+        :data:`~snnp_calc.kernels.spline.GROUP_RHO` ... ``GROUP_LEGENDRE``: the K_rho pair filters of
+        neighbour species b are group b, the K_t triplet radial filters group
+        S + b, the K_t angular splines of species pair q group 2S + q, and the
+        K_l Legendre radial filters group 2S + P + b
+        (:func:`~snnp_calc.kernels.spline.group_index`).
     sizes : ndarray of int64
         Layer widths ``[K, hidden..., 1]`` of the network.
     w_ew : ndarray, shape (S, n_w)
@@ -143,6 +162,10 @@ class KernelModel(NamedTuple):
     y_m: np.ndarray
     y2_m: np.ndarray
     yd_m: np.ndarray
+    group_ig: np.ndarray
+    gy_gm: np.ndarray
+    gy2_gm: np.ndarray
+    gyd_gm: np.ndarray
     sizes: np.ndarray
     w_ew: np.ndarray
     xoff_ef: np.ndarray
@@ -180,7 +203,9 @@ def table_of(km):
     by its flattened members, so a call with the whole model moves every one
     of its arrays' fields (kernels got 15 % slower).
     """
-    return SplineTable(km.head_xd, km.index_xd, km.y_m, km.y2_m, km.yd_m)
+    return SplineTable(km.head_xd, km.index_xd, km.y_m, km.y2_m, km.yd_m, km.group_ig, km.gy_gm,
+                       km.gy2_gm, km.gyd_gm)
+
 
 
 class Neighbours(NamedTuple):
@@ -245,9 +270,12 @@ class TripletScratch(NamedTuple):
 
     Attributes
     ----------
+    near_q : (n_max,) int64 the atom's pairs inside the triplet range, in list order.
     legs_t2 : (T, 2) int64 pair indices (jj, ll) of the two legs, jj > ll.
     cos_t : (T,) cos theta_jil.
     g_tk2 : (T, 2 K_t) angular splines g_k (columns :K_t) and their derivatives (K_t:).
+    gv_2k : (2, max(K_rho, K_t, K_l, 1)) values and derivatives of one spline group
+        (:func:`snnp_calc.kernels.spline.group_eval`).
     buf_3h : readout scratch (:func:`snnp_calc.kernels.readout.mlp_eval`).
     mh_3lea, h_oea, t_4le, x_lea, mono_p6a : the Legendre filters' moments M,
         a weighted sum of the H of their inputs and Ṁ; each input's H; the self
@@ -256,9 +284,11 @@ class TripletScratch(NamedTuple):
         (:mod:`snnp_calc.kernels.legendre`).
     """
 
+    near_q: np.ndarray
     legs_t2: np.ndarray
     cos_t: np.ndarray
     g_tk2: np.ndarray
+    gv_2k: np.ndarray
     buf_3h: np.ndarray
     mh_3lea: np.ndarray
     h_oea: np.ndarray

@@ -46,7 +46,7 @@ slower (``benchmarks/RESULTS.md`` at commit 86e6eca, section commits-legendre).
 from numba import njit
 
 from .layout import KERNEL, pair_index
-from .spline import basis_add, spline_eval
+from .spline import GROUP_LEGENDRE, basis_add, group_eval, group_index
 
 # Reassociation and contraction into FMAs let LLVM vectorise the sums over monomials; no
 # flag that assumes finite values, so a NaN or inf still reaches the checks that report it.
@@ -79,21 +79,22 @@ def monomial_table(u_c, km, out):
 
 
 @njit(**VECTOR)
-def filter_values(i, nb, km, ws, table):
+def filter_values(i, nb, km, ws, tr, table):
     """f_kb(r) and f'_kb(r) of atom i's pairs inside the Legendre range into ``ws``.
 
     Called once per atom and evaluation by :func:`descriptors`; the fitter's
     second pass (:func:`tangent`) reads them back rather than evaluating the
     splines again.
     """
-    S, K_l = km.n_species, km.n_legendre
-    fl_pl, dfl_pl, r_p = ws.fl_pl, ws.dfl_pl, ws.r_p
+    fl_pl, dfl_pl, r_p, gv_2k = ws.fl_pl, ws.dfl_pl, ws.r_p, tr.gv_2k
     for p in range(nb.first_n[i], nb.first_n[i + 1]):
         if r_p[p] >= km.legendre_range:
             continue
         b = nb.species_n[nb.j_p[p]]
-        for k in range(K_l):
-            fl_pl[p, k], dfl_pl[p, k], _ = spline_eval(table, km.base_l + k * S + b, r_p[p])
+        group_eval(table, group_index(GROUP_LEGENDRE, b, km.n_species), r_p[p], gv_2k)
+        for k in range(km.n_legendre):
+            fl_pl[p, k] = gv_2k[0, k]
+            dfl_pl[p, k] = gv_2k[1, k]
 
 
 @njit(**VECTOR)
@@ -164,7 +165,7 @@ def weighted_inputs(km, tr, w_f, offset, row, t_row):
 def descriptors(i, nb, km, ws, tr, table, G_f, offset):
     """Add the Legendre filters' inputs G_o of atom i to ``G_f[offset + o]``; leaves M, H in
     ``tr``."""
-    filter_values(i, nb, km, ws, table)
+    filter_values(i, nb, km, ws, tr, table)
     moments(i, nb, km, ws, tr)
     mh, h_oea, t_4le = tr.mh_3lea, tr.h_oea, tr.t_4le
     O = km.outputs_per_filter

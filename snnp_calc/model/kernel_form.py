@@ -1,7 +1,8 @@
 """A :class:`~snnp_calc.model.model.Model` as the kernels read it: one flat named tuple.
 
 :func:`kernel_form` packs the splines into one table (``rho, f, g, phi, U``
-and the Legendre filters' f, in this order), stores where each family
+and the Legendre filters' f, in this order) with its spline groups (the
+filters of one neighbour species or pair, evaluated together), stores where each family
 starts, flattens the network weights, turns the Legendre coefficients into
 power coefficients with the monomial table of their degree
 (:mod:`snnp_calc.model.legendre`), and computes the readout's value at G = 0.
@@ -29,6 +30,17 @@ def _readout_arrays(model, K):
             np.ones((S, K)))
 
 
+def _groups(model, base_f, base_g, base_l):
+    """``(first, stride, K)`` of every spline group, in the order of
+    :func:`snnp_calc.kernels.spline.group_index`: per neighbour species the rho,
+    then the f filters; per species pair the g; per species the Legendre f."""
+    S = model.n_species
+    P = S * (S + 1) // 2
+    K_r, K_t, K_l = len(model.rho), len(model.f), len(model.legendre)
+    return ([(b, S, K_r) for b in range(S)] + [(base_f + b, S, K_t) for b in range(S)]
+            + [(base_g + q, P, K_t) for q in range(P)] + [(base_l + b, S, K_l) for b in range(S)])
+
+
 def kernel_form(model):
     """The :class:`~snnp_calc.kernels.layout.KernelModel` of ``model``."""
     S = model.n_species
@@ -46,8 +58,9 @@ def kernel_form(model):
     per_filter = model.legendre[0].n_outputs if K_l else 1
     mono_ad, mono_n, mono_w = monomials(L)
     core = model.core
+    table = pack(model.splines, _groups(model, base_f, base_g, base_l))
     km = KernelModel(S, K_r, K_t, int(bool(model.phi)), kind, act, base_f, base_g, base_phi,
-                     base_u, model.triplet_range, *pack(model.splines), sizes, w_ew, xoff,
+                     base_u, model.triplet_range, *table, sizes, w_ew, xoff,
                      xscale, np.array(model.e0), np.zeros(S),
                      core.r_inner if core else 0.0, core.r_outer if core else 0.0,
                      np.array([float(atomic_numbers[s]) for s in model.species]),

@@ -192,8 +192,14 @@ def second_derivatives(x0, x1, y, d0, dN):
     return y2
 
 
-def pack(splines):
-    """Pack a sequence of :class:`Spline` into a :class:`~snnp_calc.kernels.layout.SplineTable`."""
+def pack(splines, groups=()):
+    """Pack a sequence of :class:`Spline` into a :class:`~snnp_calc.kernels.layout.SplineTable`.
+
+    ``groups``: ``(first, stride, K)`` per spline group, whose members are
+    splines ``first + k stride``, k < K; a group whose members all have the
+    knots of its first also gets the interleaved copy that
+    :func:`snnp_calc.kernels.spline.group_eval` reads.
+    """
     n = len(splines)
     head_xd = np.zeros((max(n, 1), 6))
     index_xd = np.zeros((max(n, 1), 2), np.int64)
@@ -210,8 +216,29 @@ def pack(splines):
         yd[:-1] = (sp.y[1:] - sp.y[:-1]) / h
         yd_parts.append(yd)
         offset += m
-    return SplineTable(head_xd, index_xd, np.concatenate(y_parts), np.concatenate(y2_parts),
-                       np.concatenate(yd_parts))
+    flat = [np.concatenate(parts) for parts in (y_parts, y2_parts, yd_parts)]
+    return SplineTable(head_xd, index_xd, *flat, *_interleaved(head_xd, index_xd, flat, groups))
+
+
+def _interleaved(head_xd, index_xd, flat, groups):
+    """``group_ig`` and the interleaved ``gy_gm, gy2_gm, gyd_gm`` of :func:`pack`."""
+    group_ig = np.zeros((max(len(groups), 1), 5), np.int64)
+    parts = ([np.zeros(0)], [np.zeros(0)], [np.zeros(0)])
+    offset = 0
+    for g, (first, stride, K) in enumerate(groups):
+        members = [first + k * stride for k in range(K)]
+        shared = K > 0 and all((head_xd[x, :3] == head_xd[first, :3]).all()
+                               and index_xd[x, 1] == index_xd[first, 1] for x in members)
+        group_ig[g] = (first, stride, K, int(shared), offset)
+        if not shared:
+            continue
+        m = index_xd[first, 1]
+        for part, values in zip(parts, flat):
+            # (M, K): knot q of member k at q K + k
+            part.append(np.stack([values[index_xd[x, 0]:index_xd[x, 0] + m] for x in members],
+                                 axis=1).reshape(-1))
+        offset += m * K
+    return (group_ig,) + tuple(np.concatenate(p) for p in parts)
 
 
 def basis(spline, x):

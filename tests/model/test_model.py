@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
+from snnp_calc.io import read_model
 from snnp_calc.kernels.readout import readout_zero
+from snnp_calc.kernels.spline import GROUP_F, GROUP_G, GROUP_LEGENDRE, GROUP_RHO, group_index
 from snnp_calc.model.initial import initial_model
 from snnp_calc.model.model import MLPReadout, Model, select_species
 
@@ -113,3 +115,18 @@ def test_spline_readout_needs_one_filter_each():
         smeam = initial_model(["Mo"], 4.0, n_rho=1, n_triplet=1, readout="spline")
         Model(smeam.species, smeam.rho * 2, smeam.f, smeam.g, smeam.phi, smeam.readout,
               smeam.e0)
+
+
+def test_kernel_groups_are_the_filters_of_one_neighbour_species(any_model):
+    # group_index's order; a model from initial_model gives a group's filters one set of knots
+    for model in (any_model, read_model("Mo-s-nnp")):
+        km, S = model.kernel_model, model.n_species
+        P = S * (S + 1) // 2
+        families = ((GROUP_RHO, 0, S, km.n_rho, S), (GROUP_F, km.base_f, S, km.n_triplet, S),
+                    (GROUP_G, km.base_g, P, km.n_triplet, P),
+                    (GROUP_LEGENDRE, km.base_l, S, km.n_legendre, S))
+        for family, base, n, K, stride in families:
+            for b in range(n):
+                g = group_index(family, b, S)
+                np.testing.assert_array_equal(km.group_ig[g, :3], [base + b, stride, K])
+                assert km.group_ig[g, 3] == (K > 0)
