@@ -72,6 +72,20 @@ def spline_eval(table, x_index, x):
     return value, deriv, 6.0 * (a * y2lo + b * y2hi)
 
 
+@njit(inline="always", **KERNEL)
+def _members(K, lo, a, ca, cb, da, db, table, out_2k):
+    """The K members of a shared group on the interval whose first knot's coefficients start
+    at ``lo`` (:func:`group_eval`, which has the factors)."""
+    hi = lo + K
+    y_gm, y2_gm, yd_gm = table.gy_gm, table.gy2_gm, table.gyd_gm
+    for k in range(K):
+        y2lo = y2_gm[lo + k]
+        y2hi = y2_gm[hi + k]
+        ydlo = yd_gm[lo + k]
+        out_2k[0, k] = y_gm[hi + k] - a * ydlo + (ca * y2lo + cb * y2hi)
+        out_2k[1, k] = ydlo + (db * y2hi - da * y2lo)
+
+
 # Inlined by Numba, not left to LLVM: as a call it made the atom loop of the shipped Mo model
 # 1.26 x slower (11.9 -> 15.0 µs/atom, one thread, same process).
 @njit(inline="always", **KERNEL)
@@ -110,14 +124,14 @@ def group_eval(table, g, x, out_2k):
         da = 3.0 * a * a - hsq
         db = 3.0 * b * b - hsq
         lo = off + klo * K
-        hi = lo + K
-        y_gm, y2_gm, yd_gm = table.gy_gm, table.gy2_gm, table.gyd_gm
-        for k in range(K):
-            y2lo = y2_gm[lo + k]
-            y2hi = y2_gm[hi + k]
-            ydlo = yd_gm[lo + k]
-            out_2k[0, k] = y_gm[hi + k] - a * ydlo + (ca * y2lo + cb * y2hi)
-            out_2k[1, k] = ydlo + (db * y2hi - da * y2lo)
+        # a literal K (the presets' 4 and 8 filters) lets LLVM unroll and vectorise the loop:
+        # the shipped Mo model's atom loop took 0.89 x the time of the loop over a variable K
+        if K == 4:
+            _members(4, lo, a, ca, cb, da, db, table, out_2k)
+        elif K == 8:
+            _members(8, lo, a, ca, cb, da, db, table, out_2k)
+        else:
+            _members(K, lo, a, ca, cb, da, db, table, out_2k)
         return
     for k in range(K):
         out_2k[0, k], out_2k[1, k], _ = spline_eval(table, first + k * stride, x)
