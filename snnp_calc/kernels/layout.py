@@ -53,19 +53,19 @@ class SplineTable(NamedTuple):
         Per spline x: x0, h, x1 - x0, d0, dN, 1/h (knot units; d0, dN per knot unit).
     index_xd : ndarray of int64, shape (n_splines, 2)
         Per spline: offset of its first knot in the ``_m`` arrays, and M.
-    y_m, y2_m, yd_m : ndarray, shape (sum of M,)
+    y_m, y2_m, yd_m : ndarray, shape (sum of M + sum of M K over shared groups,)
         Knot values, y''/(6h) and (y_{m+1} - y_m)/h (LAMMPS ``Y``, ``Y2``,
-        ``Ydelta`` after ``prepareSpline``).
+        ``Ydelta`` after ``prepareSpline``); after every spline's own, the
+        shared groups' copies, interleaved: member k at knot q is entry
+        ``offset + q K + k``, so the K members of one interval are adjacent
+        (the C++ plugin's ``SplineGroup``). One set of arrays, not two: each
+        array of the table costs the kernels' every call ~0.4 µs of unboxing.
     group_ig : ndarray of int64, shape (n_groups, 5)
         Spline groups (the filters k of one neighbour species or species pair,
         :func:`snnp_calc.kernels.spline.group_eval`): per group g its first
         spline, the stride between its K members' indices, K, whether all share
-        the first one's knots (1) or not (0), and the offset of its knots in
-        the ``_gm`` arrays.
-    gy_gm, gy2_gm, gyd_gm : ndarray, shape (sum of M K over shared groups,)
-        ``y_m``, ``y2_m`` and ``yd_m`` of the shared groups' members,
-        interleaved: member k at knot q is entry ``offset + q K + k``, so the K
-        members of one interval are adjacent (the C++ plugin's ``SplineGroup``).
+        the first one's knots (1) or not (0), and the offset of its
+        interleaved knots in the ``_m`` arrays.
     """
 
     head_xd: np.ndarray
@@ -74,9 +74,6 @@ class SplineTable(NamedTuple):
     y2_m: np.ndarray
     yd_m: np.ndarray
     group_ig: np.ndarray
-    gy_gm: np.ndarray
-    gy2_gm: np.ndarray
-    gyd_gm: np.ndarray
 
 
 class KernelModel(NamedTuple):
@@ -103,7 +100,7 @@ class KernelModel(NamedTuple):
     triplet_range : float
         Å; triplets skip neighbours at or beyond it, whose f vanish identically
         (``inf`` if some f does not end with value and slope 0).
-    head_xd, index_xd, y_m, y2_m, yd_m, group_ig, gy_gm, gy2_gm, gyd_gm
+    head_xd, index_xd, y_m, y2_m, yd_m, group_ig
         The spline table (:class:`SplineTable`). Its groups are
         :data:`~snnp_calc.kernels.spline.GROUP_RHO` ... ``GROUP_LEGENDRE``: the K_rho pair filters of
         neighbour species b are group b, the K_t triplet radial filters group
@@ -163,9 +160,6 @@ class KernelModel(NamedTuple):
     y2_m: np.ndarray
     yd_m: np.ndarray
     group_ig: np.ndarray
-    gy_gm: np.ndarray
-    gy2_gm: np.ndarray
-    gyd_gm: np.ndarray
     sizes: np.ndarray
     w_ew: np.ndarray
     xoff_ef: np.ndarray
@@ -203,8 +197,7 @@ def table_of(km):
     by its flattened members, so a call with the whole model moves every one
     of its arrays' fields (kernels got 15 % slower).
     """
-    return SplineTable(km.head_xd, km.index_xd, km.y_m, km.y2_m, km.yd_m, km.group_ig, km.gy_gm,
-                       km.gy2_gm, km.gyd_gm)
+    return SplineTable(km.head_xd, km.index_xd, km.y_m, km.y2_m, km.yd_m, km.group_ig)
 
 
 

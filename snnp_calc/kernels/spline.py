@@ -77,7 +77,7 @@ def _members(K, lo, a, ca, cb, da, db, table, out_2k):
     """The K members of a shared group on the interval whose first knot's coefficients start
     at ``lo`` (:func:`group_eval`, which has the factors)."""
     hi = lo + K
-    y_gm, y2_gm, yd_gm = table.gy_gm, table.gy2_gm, table.gyd_gm
+    y_gm, y2_gm, yd_gm = table.y_m, table.y2_m, table.yd_m
     for k in range(K):
         y2lo = y2_gm[lo + k]
         y2hi = y2_gm[hi + k]
@@ -96,7 +96,7 @@ def group_eval(table, g, x, out_2k):
     A group (``table.group_ig``) is the K filters of one neighbour species or
     species pair, which a fitted model gives the same knots: then the interval
     is found once and the members' coefficients are adjacent in memory
-    (``gy_gm``...), so the loop over k vectorises, as the C++ plugin's
+    (interleaved in the ``_m`` arrays), so the loop over k vectorises, as the C++ plugin's
     ``SplineGroup`` does. The arithmetic is :func:`spline_eval`'s, operation for
     operation, so the results are the same bits. Outside the knots, or for
     members with different knots, :func:`spline_eval` itself.

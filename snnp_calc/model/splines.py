@@ -216,15 +216,16 @@ def pack(splines, groups=()):
         yd[:-1] = (sp.y[1:] - sp.y[:-1]) / h
         yd_parts.append(yd)
         offset += m
-    flat = [np.concatenate(parts) for parts in (y_parts, y2_parts, yd_parts)]
-    return SplineTable(head_xd, index_xd, *flat, *_interleaved(head_xd, index_xd, flat, groups))
+    group_ig, interleaved = _interleaved(head_xd, index_xd, (y_parts, y2_parts, yd_parts),
+                                         offset, groups)
+    return SplineTable(head_xd, index_xd, *interleaved, group_ig)
 
 
-def _interleaved(head_xd, index_xd, flat, groups):
-    """``group_ig`` and the interleaved ``gy_gm, gy2_gm, gyd_gm`` of :func:`pack`."""
+def _interleaved(head_xd, index_xd, parts, offset, groups):
+    """``group_ig``, and the ``_m`` arrays of :func:`pack` with the shared groups' interleaved
+    copies after the ``offset`` knots of the splines' own (``parts``: their pieces)."""
+    flat = [np.concatenate(p) for p in parts]
     group_ig = np.zeros((max(len(groups), 1), 5), np.int64)
-    parts = ([np.zeros(0)], [np.zeros(0)], [np.zeros(0)])
-    offset = 0
     for g, (first, stride, K) in enumerate(groups):
         members = [first + k * stride for k in range(K)]
         shared = K > 0 and all((head_xd[x, :3] == head_xd[first, :3]).all()
@@ -238,7 +239,7 @@ def _interleaved(head_xd, index_xd, flat, groups):
             part.append(np.stack([values[index_xd[x, 0]:index_xd[x, 0] + m] for x in members],
                                  axis=1).reshape(-1))
         offset += m * K
-    return (group_ig,) + tuple(np.concatenate(p) for p in parts)
+    return group_ig, [np.concatenate(p) for p in parts]
 
 
 def basis(spline, x):

@@ -41,9 +41,11 @@ def table():
 
 def test_shared_knots_are_detected(table):
     np.testing.assert_array_equal(table.group_ig[:, 3], [1, 1, 0])
-    # the interleaved copies: 3 x 10 and 2 x 10 knots; none for the group that is not shared
-    assert len(table.gy_gm) == len(table.gy2_gm) == len(table.gyd_gm) == 50
-    assert table.gy_gm[1] == table.y_m[table.index_xd[2, 0]]
+    # after the splines' own 10 x 5 + 2 + 8 + 9 knots, the interleaved copies: 3 x 10 and 2 x 10;
+    # none for the group that is not shared
+    assert len(table.y_m) == len(table.y2_m) == len(table.yd_m) == 69 + 50
+    np.testing.assert_array_equal(table.group_ig[:2, 4], [69, 99])
+    assert table.y_m[69 + 1] == table.y_m[table.index_xd[2, 0]]
 
 
 @pytest.mark.parametrize("g, K, lo, hi", [(0, 3, 1.7, 5.2), (1, 2, 1.7, 5.2), (2, 2, -1.0, 1.0)])
