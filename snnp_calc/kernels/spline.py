@@ -101,13 +101,12 @@ def group_eval(table, g, x, out_2k):
     operation, so the results are the same bits. Outside the knots, or for
     members with different knots, :func:`spline_eval` itself.
     """
-    first, stride, K, shared, off = (table.group_ig[g, 0], table.group_ig[g, 1],
-                                     table.group_ig[g, 2], table.group_ig[g, 3],
-                                     table.group_ig[g, 4])
+    first, K = table.group_ig[g, 0], table.group_ig[g, 2]
     if K == 1:
         # s-MEAM: nothing to share, and the group's bookkeeping would cost (as in the plugin)
         out_2k[0, 0], out_2k[1, 0], _ = spline_eval(table, first, x)
         return
+    stride, shared, off = table.group_ig[g, 1], table.group_ig[g, 3], table.group_ig[g, 4]
     head = table.head_xd
     x0, h, span, inv_h = head[first, 0], head[first, 1], head[first, 2], head[first, 5]
     t = x - x0
